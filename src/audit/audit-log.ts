@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../store/store.ts';
+
+export type AuditEvent =
+  | 'login.succeeded'
+  | 'login.failed'
+  | 'login.locked'
+  | 'consent.granted'
+  | 'consent.denied'
+  | 'client.registered'
+  | 'client.updated'
+  | 'client.deleted'
+  | 'client.revoked'
+  | 'grant.revoked'
+  | 'token.created'
+  | 'token.revoked'
+  | 'session.ended'
+  | 'user.created'
+  | 'user.updated'
+  | 'user.disabled'
+  | 'user.enabled'
+  | 'user.password_reset'
+  | 'policy.changed'
+  | 'setup.completed';
+
+export interface AuditEntry {
+  event: AuditEvent;
+  /** Who did it: a user id, `client:<id>`, `system` or `cli`. */
+  actor?: string | undefined;
+  /** What it was done to: a client id, user id, grant id… never a secret. */
+  subject?: string | undefined;
+  ip?: string | undefined;
+  detail?: Record<string, unknown> | undefined;
+}
+
+export interface AuditRecord extends Required<Omit<AuditEntry, 'detail'>> {
+  id: string;
+  at: number;
+  detail: Record<string, unknown> | null;
+}
+
+/** Appends to the audit log. Failures to record never fail the action itself. */
+export async function audit(store: Store, entry: AuditEntry): Promise<void> {
+  await store
+    .run('INSERT INTO audit_log (id, at, event, actor, subject, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      randomUUID(),
+      Date.now(),
+      entry.event,
+      entry.actor ?? null,
+      entry.subject ?? null,
+      entry.ip ?? null,
+      entry.detail ? JSON.stringify(entry.detail) : null,
+    ])
+    .catch(() => {});
+}

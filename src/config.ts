@@ -1,0 +1,143 @@
+import { z } from 'zod';
+
+const onOff = (fallback: 'on' | 'off') =>
+  z
+    .enum(['on', 'off', 'true', 'false', '1', '0'])
+    .default(fallback)
+    .transform((value) => value === 'on' || value === 'true' || value === '1');
+
+const list = () =>
+  z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+
+/** Durations such as `15m`, `90d`, `3600` (seconds) → seconds. */
+export function parseDuration(value: string): number {
+  const match = /^(\d+)\s*([smhdw]?)$/.exec(value.trim());
+  if (!match) throw new Error(`not a duration: "${value}" (use 30s, 15m, 12h, 90d, 2w)`);
+  const amount = Number(match[1]);
+  const unit = match[2] || 's';
+  const seconds = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[unit as 's' | 'm' | 'h' | 'd' | 'w'];
+  return amount * seconds;
+}
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      try {
+        return parseDuration(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  PUBLIC_URL: z.string().url().optional(),
+  DATABASE_URL: z.string().optional(),
+  ADMIN_EMAIL: z.string().email().optional(),
+  ADMIN_PASSWORD: z.string().min(12, 'ADMIN_PASSWORD must be at least 12 characters').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SESSION_AUTH_FALLBACK: onOff('on'),
+  ACCESS_TOKEN_TTL: duration('15m'),
+  REFRESH_TOKEN_TTL: duration('30d'),
+  LOGIN_SESSION_TTL: duration('14d'),
+  ALLOWED_HOSTS: list(),
+  ALLOWED_ORIGINS: list(),
+  TRUST_PROXY: onOff('off'),
+  TOOLS_MODULES: list(),
+  MCP_SESSION_CACHE_SIZE: z.coerce.number().int().min(1).default(10_000),
+  MCP_SESSION_IDLE_TTL: duration('10m'),
+  MCP_SESSION_MAX_AGE: duration('30d'),
+  MCP_DELETE_GRACE: duration('30s'),
+  MCP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  MCP_KEEPALIVE_INTERVAL: duration('15s'),
+  GRANT_CHECK_CACHE: duration('2s'),
+  CIMD: onOff('on'),
+  CIMD_ALLOW_PRIVATE_ADDRESSES: onOff('off'),
+  SHUTDOWN_GRACE: duration('20s'),
+  RATE_LIMIT_REGISTER_PER_MINUTE: z.coerce.number().int().min(0).default(60),
+  RATE_LIMIT_LOGIN_PER_MINUTE: z.coerce.number().int().min(0).default(30),
+  RATE_LIMIT_TOKEN_PER_MINUTE: z.coerce.number().int().min(0).default(120),
+  RATE_LIMIT_MCP_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
+  RATE_LIMIT_EXEMPT: list(),
+});
+
+export type Config = ReturnType<typeof buildConfig>;
+
+/**
+ * The one place environment variables are read: every other module receives
+ * the validated result, so a typo in a variable fails at start, not at first use.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
+  }
+  return buildConfig(parsed.data);
+}
+
+export class ConfigError extends Error {}
+
+function buildConfig(env: z.infer<typeof EnvSchema>) {
+  const publicUrl = new URL(env.PUBLIC_URL ?? `http://localhost:${env.PORT}`);
+  if (publicUrl.search || publicUrl.hash) {
+    throw new ConfigError('PUBLIC_URL must not carry a query or fragment');
+  }
+  // The issuer is the origin root: Claude Code compares metadata `issuer`
+  // byte for byte with the URL it derived, so no trailing slash and no path.
+  if (publicUrl.pathname !== '/') {
+    throw new ConfigError('PUBLIC_URL must be an origin (scheme, host, port) without a path');
+  }
+  const issuer = publicUrl.origin;
+  const resource = `${issuer}/mcp`;
+
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    issuer,
+    resource,
+    databaseUrl: env.DATABASE_URL ?? 'sqlite:./data/gatehouse.db',
+    admin: env.ADMIN_EMAIL && env.ADMIN_PASSWORD ? { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD } : undefined,
+    logLevel: env.LOG_LEVEL,
+    trustProxy: env.TRUST_PROXY,
+    allowedHosts: [publicUrl.hostname, ...env.ALLOWED_HOSTS.map((host) => host.toLowerCase())],
+    allowedOrigins: [issuer, ...env.ALLOWED_ORIGINS],
+    tokens: {
+      accessTokenTtl: env.ACCESS_TOKEN_TTL,
+      refreshTokenTtl: env.REFRESH_TOKEN_TTL,
+      loginSessionTtl: env.LOGIN_SESSION_TTL,
+    },
+    cimd: {
+      enabled: env.CIMD,
+      // Test-only escape hatch: lets a loopback CIMD server be fetched.
+      // Keeping it off keeps oidc-provider's SSRF guard (no private addresses).
+      allowPrivateAddresses: env.CIMD_ALLOW_PRIVATE_ADDRESSES,
+    },
+    mcp: {
+      sessionAuthFallback: env.SESSION_AUTH_FALLBACK,
+      sessionCacheSize: env.MCP_SESSION_CACHE_SIZE,
+      sessionIdleTtlMs: env.MCP_SESSION_IDLE_TTL * 1000,
+      sessionMaxAgeMs: env.MCP_SESSION_MAX_AGE * 1000,
+      deleteGraceMs: env.MCP_DELETE_GRACE * 1000,
+      maxBodyBytes: env.MCP_MAX_BODY_BYTES,
+      keepAliveMs: env.MCP_KEEPALIVE_INTERVAL * 1000,
+      grantCheckCacheMs: env.GRANT_CHECK_CACHE * 1000,
+      toolModules: env.TOOLS_MODULES,
+    },
+    rateLimits: {
+      registerPerMinute: env.RATE_LIMIT_REGISTER_PER_MINUTE,
+      loginPerMinute: env.RATE_LIMIT_LOGIN_PER_MINUTE,
+      tokenPerMinute: env.RATE_LIMIT_TOKEN_PER_MINUTE,
+      mcpPerMinute: env.RATE_LIMIT_MCP_PER_MINUTE,
+      exempt: env.RATE_LIMIT_EXEMPT,
+    },
+    shutdownGraceMs: env.SHUTDOWN_GRACE * 1000,
+  };
+}

@@ -1,0 +1,60 @@
+import type { Middleware } from 'koa';
+
+const ALLOW_HEADERS = [
+  'Authorization',
+  'Content-Type',
+  'Accept',
+  'Mcp-Session-Id',
+  'MCP-Protocol-Version',
+  'Mcp-Method',
+  'Mcp-Name',
+  'Last-Event-ID',
+];
+const EXPOSE_HEADERS = ['Mcp-Session-Id', 'WWW-Authenticate', 'MCP-Protocol-Version', 'Retry-After'];
+
+/** The machine-facing endpoints that browser-based MCP clients call. */
+function isApiPath(path: string): boolean {
+  return (
+    path === '/mcp' ||
+    path === '/mcp/' ||
+    path === '/sse' ||
+    path === '/messages' ||
+    path.startsWith('/.well-known/') ||
+    path === '/token' ||
+    path === '/register' ||
+    path.startsWith('/register/') ||
+    path === '/revoke' ||
+    path === '/introspect' ||
+    path === '/jwks'
+  );
+}
+
+/**
+ * CORS for browser-based clients. These endpoints authenticate with bearer
+ * tokens, never cookies, so any origin may call them; preflights answer 204
+ * without authentication.
+ */
+export function cors(): Middleware {
+  return async (ctx, next) => {
+    if (!isApiPath(ctx.path)) return next();
+    const origin = ctx.get('origin');
+    if (ctx.method === 'OPTIONS') {
+      ctx.status = 204;
+      ctx.set('Access-Control-Allow-Origin', origin || '*');
+      ctx.set('Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE, OPTIONS');
+      const requested = ctx.get('access-control-request-headers');
+      ctx.set('Access-Control-Allow-Headers', requested ? `${ALLOW_HEADERS.join(', ')}, ${requested}` : ALLOW_HEADERS.join(', '));
+      ctx.set('Access-Control-Expose-Headers', EXPOSE_HEADERS.join(', '));
+      ctx.set('Access-Control-Max-Age', '86400');
+      ctx.vary('Origin');
+      return;
+    }
+    try {
+      await next();
+    } finally {
+      if (!ctx.response.get('Access-Control-Allow-Origin')) ctx.set('Access-Control-Allow-Origin', origin || '*');
+      ctx.set('Access-Control-Expose-Headers', EXPOSE_HEADERS.join(', '));
+      ctx.vary('Origin');
+    }
+  };
+}

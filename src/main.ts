@@ -1,0 +1,140 @@
+import { createServer } from 'node:http';
+import { parseArgs } from 'node:util';
+import { createGatehouse } from './app.ts';
+import { AccountError, createUser, findUserByEmail } from './authorization/accounts.ts';
+import { pruneRetiredKeys, rotateSigningKeys } from './authorization/keys.ts';
+import { listClients } from './authorization/clients.ts';
+import { ConfigError, loadConfig, parseDuration, type Config } from './config.ts';
+import { migrate } from './store/migrate.ts';
+import { openStore } from './store/open.ts';
+import { randomBytes } from 'node:crypto';
+
+const USAGE = `Usage: gatehouse <command>
+
+  serve                                   migrate, then serve (the default)
+  migrate                                 apply database migrations and exit
+  user add <email> [--admin] [--password-stdin] [--name "Full Name"]
+  client list                             registered OAuth clients
+  keys rotate                             start signing with new keys (old ones keep verifying)
+  keys prune [--older-than 1h]            delete keys retired longer ago than that
+
+Configuration comes from the environment; see README.md.`;
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+async function withStore<T>(config: Config, work: (store: ReturnType<typeof openStore>) => Promise<T>): Promise<T> {
+  const store = openStore(config.databaseUrl);
+  try {
+    await migrate(store);
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function serve(config: Config): Promise<void> {
+  const gatehouse = await createGatehouse(config);
+  const server = createServer();
+  gatehouse.attach(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  gatehouse.logger.info({ host: config.host, port, issuer: config.issuer, resource: config.resource }, 'Gatehouse is listening');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    gatehouse.logger.info({ signal }, 'shutting down');
+    await gatehouse.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      admin: { type: 'boolean', default: false },
+      'password-stdin': { type: 'boolean', default: false },
+      name: { type: 'string' },
+      'older-than': { type: 'string', default: '1h' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command = 'serve', subcommand, argument] = positionals;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const config = loadConfig();
+
+  switch (`${command}${subcommand ? ` ${subcommand}` : ''}`) {
+    case 'serve':
+      await serve(config);
+      return -1;
+    case 'migrate': {
+      const applied = await withStore(config, (store) => migrate(store));
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'already up to date');
+      return 0;
+    }
+    case 'user add': {
+      if (!argument) throw new UsageError('user add needs an email address');
+      const generated = values['password-stdin'] ? undefined : randomBytes(18).toString('base64url');
+      const password = values['password-stdin'] ? await readStdin() : generated!;
+      const user = await withStore(config, async (store) => {
+        if (await findUserByEmail(store, argument)) throw new AccountError(`a user with email ${argument} already exists`);
+        return createUser(store, { email: argument, password, isAdmin: values.admin, name: values.name });
+      });
+      console.log(`created ${user.isAdmin ? 'administrator' : 'user'} ${user.email} (${user.id})`);
+      if (generated) console.log(`password (shown once): ${generated}`);
+      return 0;
+    }
+    case 'client list': {
+      const clients = await withStore(config, (store) => listClients(store));
+      if (!clients.length) console.log('no clients registered');
+      for (const client of clients) {
+        console.log(`${client.clientId}\t${client.kind}\t${client.name ?? '-'}\t${client.redirectHosts.join(',')}\t${new Date(client.createdAt).toISOString()}`);
+      }
+      return 0;
+    }
+    case 'keys rotate': {
+      const kids = await withStore(config, (store) => rotateSigningKeys(store));
+      console.log(`now signing with: ${kids.join(', ')}`);
+      console.log('Restart every instance so it signs with the new keys; tokens signed before keep verifying until they expire.');
+      return 0;
+    }
+    case 'keys prune': {
+      const olderThanMs = parseDuration(values['older-than']!) * 1000;
+      const kids = await withStore(config, (store) => pruneRetiredKeys(store, olderThanMs));
+      console.log(kids.length ? `deleted: ${kids.join(', ')}` : 'nothing to prune');
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command: ${positionals.join(' ')}`);
+  }
+}
+
+class UsageError extends Error {}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) console.error(`${error.message}\n\n${USAGE}`);
+    else if (error instanceof ConfigError || error instanceof AccountError) console.error(error.message);
+    else console.error(error);
+    process.exit(1);
+  },
+);

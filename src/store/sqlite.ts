@@ -1,0 +1,111 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Queryable, Row, RunResult, Store } from './store.ts';
+
+type Statement = Database.Statement<unknown[], Row>;
+
+/**
+ * SQLite through better-sqlite3: one connection, synchronous calls wrapped in
+ * promises. A transaction holds a gate that every other caller waits on, so
+ * statements from concurrent requests never slip into someone else's
+ * transaction across an `await`.
+ */
+export class SqliteStore implements Store {
+  readonly engine = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Statement>();
+  private gate: Promise<void> | undefined;
+  private readonly locks = new Map<string, Promise<void>>();
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+  }
+
+  private direct: Queryable = {
+    all: async <T>(sql: string, params: readonly unknown[] = []) => this.prepare(sql).all(...bind(params)) as T[],
+    get: async <T>(sql: string, params: readonly unknown[] = []) => this.prepare(sql).get(...bind(params)) as T | undefined,
+    run: async (sql: string, params: readonly unknown[] = []): Promise<RunResult> => ({
+      changes: this.prepare(sql).run(...bind(params)).changes,
+    }),
+  };
+
+  async all<T = Row>(sql: string, params?: readonly unknown[]): Promise<T[]> {
+    while (this.gate) await this.gate;
+    return this.direct.all<T>(sql, params);
+  }
+
+  async get<T = Row>(sql: string, params?: readonly unknown[]): Promise<T | undefined> {
+    while (this.gate) await this.gate;
+    return this.direct.get<T>(sql, params);
+  }
+
+  async run(sql: string, params?: readonly unknown[]): Promise<RunResult> {
+    while (this.gate) await this.gate;
+    return this.direct.run(sql, params);
+  }
+
+  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    while (this.gate) await this.gate;
+    let open!: () => void;
+    this.gate = new Promise((resolve) => (open = resolve));
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await work(this.direct);
+        this.db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw error;
+      }
+    } finally {
+      this.gate = undefined;
+      open();
+    }
+  }
+
+  async exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
+    // One process owns an SQLite file, so an in-process lock is the shared lock.
+    while (this.locks.has(name)) await this.locks.get(name);
+    let release!: () => void;
+    this.locks.set(name, new Promise((resolve) => (release = resolve)));
+    try {
+      return await work();
+    } finally {
+      this.locks.delete(name);
+      release();
+    }
+  }
+
+  async ping(): Promise<void> {
+    this.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    while (this.gate) await this.gate;
+    if (this.db.open) this.db.close();
+  }
+
+  private prepare(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql) as Statement;
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+function bind(params: readonly unknown[]): unknown[] {
+  return params.map((value) => {
+    if (value === undefined) return null;
+    if (typeof value === 'boolean') return value ? 1 : 0;
+    return value;
+  });
+}

@@ -1,0 +1,145 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { createGatehouse, type Gatehouse } from '../../src/app.ts';
+import { createUser } from '../../src/authorization/accounts.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { createLogger } from '../../src/http/logging.ts';
+
+export const ADMIN = { email: 'admin@example.test', password: 'correct horse battery staple' };
+export const ALICE = { email: 'alice@example.test', password: 'alice-password-123' };
+export const BOB = { email: 'bob@example.test', password: 'bob-password-12345' };
+
+export interface RunningGatehouse {
+  url: string;
+  issuer: string;
+  resource: string;
+  config: Config;
+  gatehouse: Gatehouse;
+  dbPath: string;
+  /** Everything the server logged, one JSON line each. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export function tempDbPath(): string {
+  return join(mkdtempSync(join(tmpdir(), 'gatehouse-test-')), 'gatehouse.db');
+}
+
+/** The database a test suite runs on: a fresh SQLite file, or a fresh PostgreSQL database when TEST_DATABASE=postgres. */
+export function testDatabaseUrl(dbPath = tempDbPath()): string {
+  return process.env.TEST_DATABASE_URL ?? `sqlite:${dbPath}`;
+}
+
+async function listen(server: Server, port = 0): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/**
+ * A real Gatehouse on a loopback port, in this process, on its own SQLite file,
+ * with alice, bob and an administrator already registered.
+ */
+export async function startGatehouse(options: { env?: Record<string, string>; dbPath?: string; port?: number; users?: boolean } = {}): Promise<RunningGatehouse> {
+  const dbPath = options.dbPath ?? tempDbPath();
+  const server = createServer();
+  const port = await listen(server, options.port);
+  const config = loadConfig({
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    DATABASE_URL: options.env?.DATABASE_URL ?? testDatabaseUrl(dbPath),
+    ADMIN_EMAIL: ADMIN.email,
+    ADMIN_PASSWORD: ADMIN.password,
+    LOG_LEVEL: 'info',
+    ...options.env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const gatehouse = await createGatehouse(config, { logger: createLogger(config.logLevel, sink) });
+  if (options.users !== false) {
+    for (const person of [ALICE, BOB]) {
+      await createUser(gatehouse.store, person).catch(() => {});
+    }
+  }
+  gatehouse.attach(server);
+  return {
+    url: config.issuer,
+    issuer: config.issuer,
+    resource: config.resource,
+    config,
+    gatehouse,
+    dbPath,
+    logs,
+    close: () => gatehouse.close(),
+  };
+}
+
+export interface GatehouseProcess {
+  url: string;
+  child: ChildProcess;
+  output: string[];
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Gatehouse as its own process, exactly as `npm start` runs it. */
+export async function spawnGatehouse(options: { port: number; env?: Record<string, string> }): Promise<GatehouseProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+    env: {
+      ...process.env,
+      PORT: String(options.port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: `http://127.0.0.1:${options.port}`,
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`Gatehouse did not start:\n${output.join('')}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output.push(chunk.toString());
+      if (output.join('').includes('Gatehouse is listening')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Gatehouse exited with ${code}:\n${output.join('')}`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${options.port}`,
+    child,
+    output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** A free loopback port (for processes that must keep a port across restarts). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  const port = await listen(server);
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
