@@ -7,6 +7,7 @@ import { listClients } from './authorization/clients.ts';
 import { ConfigError, loadConfig, parseDuration, type Config } from './config.ts';
 import { migrate } from './store/migrate.ts';
 import { openStore } from './store/open.ts';
+import type { Store } from './store/store.ts';
 import { randomBytes } from 'node:crypto';
 
 const USAGE = `Usage: gatehouse <command>
@@ -26,7 +27,8 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
-async function withStore<T>(config: Config, work: (store: ReturnType<typeof openStore>) => Promise<T>): Promise<T> {
+/** Runs a command against the migrated Store and closes it. */
+async function withStore<T>(config: Config, work: (store: Store) => Promise<T>): Promise<T> {
   const store = openStore(config.databaseUrl);
   try {
     await migrate(store);
@@ -84,7 +86,8 @@ async function main(argv: string[]): Promise<number> {
       await serve(config);
       return -1;
     case 'migrate': {
-      const applied = await withStore(config, (store) => migrate(store));
+      const store = openStore(config.databaseUrl);
+      const applied = await migrate(store).finally(() => store.close());
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'already up to date');
       return 0;
     }

@@ -79,3 +79,15 @@ export function normalizeClientMetadata(
 
   delete metadata.scope;
 }
+
+/**
+ * A Client ID Metadata Document cannot be adjusted before oidc-provider reads
+ * it, so the same native-app rule is applied to the resolved client: a
+ * document listing loopback or private-use callbacks (Claude Code lists
+ * `http://localhost/callback`) gets RFC 8252 loopback port matching.
+ */
+export function treatLoopbackClientsAsNative(client: { redirectUris?: readonly string[]; applicationType?: string }): void {
+  if (client.applicationType === 'native') return;
+  const urls = (client.redirectUris ?? []).map((uri) => URL.parse(uri)).filter((url): url is URL => url !== null);
+  if (urls.some((url) => isLoopbackHttp(url) || isPrivateUseScheme(url))) client.applicationType = 'native';
+}

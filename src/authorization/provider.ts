@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import type { Store } from '../store/store.ts';
 import { findUserById } from './accounts.ts';
 import { StoreAdapter, type ResourceAliases } from './adapter.ts';
-import { EXTRA_CLIENT_METADATA, normalizeClientMetadata } from './client-policy.ts';
+import { EXTRA_CLIENT_METADATA, normalizeClientMetadata, treatLoopbackClientsAsNative } from './client-policy.ts';
 import { loadCookieKeys, loadSigningKeys } from './keys.ts';
 import { loadRememberedGrant, REMEMBERED_GRANT } from './remembered-consent.ts';
 import { OIDC_SCOPES, RESOURCE_SCOPE_NAMES } from './scopes.ts';
@@ -91,8 +91,9 @@ export async function createProvider({ config, store, registrationPolicy, render
       devInteractions: { enabled: false },
       registration: { enabled: true },
       registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
-      revocation: { enabled: true },
-      introspection: { enabled: true },
+      // A client may revoke or introspect only its own tokens.
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true },
       resourceIndicators: {
@@ -120,7 +121,10 @@ export async function createProvider({ config, store, registrationPolicy, render
         enabled: config.cimd.enabled,
         ack: 'draft-02',
         allowFetch: async (_ctx, clientId) => registrationPolicy.allowsCimd(clientId),
-        allowClient: async (_ctx, client) => registrationPolicy.allowsCimd(client.clientId),
+        allowClient: async (_ctx, client) => {
+          treatLoopbackClientsAsNative(client);
+          return registrationPolicy.allowsCimd(client.clientId);
+        },
       },
     },
     // Test-only: CIMD_ALLOW_PRIVATE_ADDRESSES drops oidc-provider's SSRF guard

@@ -42,7 +42,7 @@ test('authorization server metadata advertises what MCP clients look for', async
   t.true(as.authorization_response_iss_parameter_supported);
   t.true((as as Record<string, unknown>).client_id_metadata_document_supported as boolean);
 
-  const oidc = await fetch(`${gh.url}/.well-known/openid-configuration`).then((r) => r.json());
+  const oidc = (await fetch(`${gh.url}/.well-known/openid-configuration`).then((r) => r.json())) as { issuer: string };
   t.is(oidc.issuer, gh.issuer);
 });
 
