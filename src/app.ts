@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import Koa from 'koa';
 import compose from 'koa-compose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { countUsers, createSetupToken, createUser, findUserByEmail } from './authorization/accounts.ts';
-import { sweepExpiredModels } from './authorization/adapter.ts';
+import { grantIsLive, sweepExpiredModels } from './authorization/adapter.ts';
+import { loadVerificationKeys } from './authorization/keys.ts';
 import { interactionRoutes } from './authorization/interaction-routes.ts';
 import { createProvider } from './authorization/provider.ts';
 import { RegistrationPolicy } from './authorization/registration-policy.ts';
@@ -17,7 +19,14 @@ import { errorHandler, notFound } from './http/errors.ts';
 import { createLogger, requestLog, type Logger } from './http/logging.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { sendMessage } from './http/views.ts';
+import { mcpEndpoint } from './mcp/http-endpoint.ts';
 import { protectedResourceRoutes } from './mcp/protected-resource.ts';
+import { RequestGuard } from './mcp/request-guard.ts';
+import { createServerFactory } from './mcp/server-factory.ts';
+import { SessionManager } from './mcp/sessions.ts';
+import { TokenVerifier } from './mcp/token-verifier.ts';
+import { builtinModule } from './mcp/tools/builtin.ts';
+import { ToolRegistry } from './mcp/tools/registry.ts';
 import { healthRoutes } from './ops/health-routes.ts';
 import { migrate } from './store/migrate.ts';
 import { openStore } from './store/open.ts';
@@ -27,6 +36,9 @@ export interface Gatehouse {
   app: Koa;
   store: Store;
   logger: Logger;
+  sessions: SessionManager;
+  verifier: TokenVerifier;
+  registry: ToolRegistry;
   /** Serves on an already-listening or new node:http server until `close`. */
   attach(server: Server): void;
   close(): Promise<void>;
@@ -35,7 +47,11 @@ export interface Gatehouse {
 export interface GatehouseOptions {
   store?: Store;
   logger?: Logger;
+  /** Extra tools (tests and embedders); TOOLS_MODULES adds more from configuration. */
+  registry?: ToolRegistry;
 }
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Creates the first administrator from the environment, or prints a one-time setup link. */
 async function bootstrapAdministrator(store: Store, config: Config, logger: Logger): Promise<void> {
@@ -73,6 +89,31 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const cookieKeys = provider.keys as string[];
   const csrf = new Csrf(cookieKeys[0]!);
 
+  const registry = options.registry ?? new ToolRegistry();
+  registry.addModule(builtinModule);
+  await registry.loadModules(config.mcp.toolModules);
+  const buildServer = createServerFactory(registry, store, VERSION);
+  const verifier = new TokenVerifier({
+    store,
+    issuer: config.issuer,
+    resource: config.resource,
+    livenessCacheMs: config.mcp.grantCheckCacheMs,
+    grantIsLive: (grantId) => grantIsLive(store, grantId),
+    loadVerificationKeys: () => loadVerificationKeys(store),
+  });
+  const sessions = new SessionManager({
+    store,
+    buildServer,
+    resource: config.resource,
+    logger,
+    cacheSize: config.mcp.sessionCacheSize,
+    idleTtlMs: config.mcp.sessionIdleTtlMs,
+    maxAgeMs: config.mcp.sessionMaxAgeMs,
+    deleteGraceMs: config.mcp.deleteGraceMs,
+    keepAliveMs: config.mcp.keepAliveMs,
+    confirmEveryMs: config.mcp.grantCheckCacheMs,
+  });
+
   const app = new Koa({ proxy: config.trustProxy });
   app.keys = cookieKeys;
   app.silent = true;
@@ -81,6 +122,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   app.use(requestLog(logger));
   app.use(securityHeaders());
   app.use(cors());
+  app.use(mcpEndpoint({ config, verifier, sessions, registry, buildServer, guard: new RequestGuard(config) }));
   app.use(assets(['gatehouse.css']));
   app.use(healthRoutes(store).routes());
   app.use(protectedResourceRoutes(config).routes());
@@ -90,7 +132,10 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   app.use(compose(provider.middleware as Koa.Middleware[]));
   app.use(notFound());
 
-  const sweeper = setInterval(() => void sweepExpiredModels(store).catch(() => {}), 10 * 60_000);
+  const sweeper = setInterval(() => {
+    void sweepExpiredModels(store).catch(() => {});
+    void sessions.pruneStored().catch(() => {});
+  }, 10 * 60_000);
   sweeper.unref();
 
   let servers: Server[] = [];
@@ -98,12 +143,16 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     app,
     store,
     logger,
+    sessions,
+    verifier,
+    registry,
     attach(server) {
       servers.push(server);
       server.on('request', app.callback());
     },
     async close() {
       clearInterval(sweeper);
+      await sessions.closeAll(config.shutdownGraceMs);
       await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
       servers = [];
       if (!options.store) await store.close();

@@ -49,12 +49,11 @@ export function cors(): Middleware {
       ctx.vary('Origin');
       return;
     }
-    try {
-      await next();
-    } finally {
-      if (!ctx.response.get('Access-Control-Allow-Origin')) ctx.set('Access-Control-Allow-Origin', origin || '*');
-      ctx.set('Access-Control-Expose-Headers', EXPOSE_HEADERS.join(', '));
-      ctx.vary('Origin');
-    }
+    // Set before the handler runs: /mcp writes its answers (and event streams)
+    // straight to the socket, after which no header can be added.
+    ctx.set('Access-Control-Allow-Origin', origin || '*');
+    ctx.set('Access-Control-Expose-Headers', EXPOSE_HEADERS.join(', '));
+    ctx.vary('Origin');
+    await next();
   };
 }

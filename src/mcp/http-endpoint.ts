@@ -1,0 +1,283 @@
+import {
+  classifyInboundRequest,
+  createMcpHandler,
+  isInitializeRequest,
+  isJSONRPCRequest,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type McpHttpHandler,
+} from '@modelcontextprotocol/server';
+import type { Context, Middleware } from 'koa';
+import { BASE_SCOPE } from '../authorization/scopes.ts';
+import type { Config } from '../config.ts';
+import { BodyError, readRawBody } from '../http/body.ts';
+import { toWebRequest, writeWebResponse } from '../http/web-response.ts';
+import { hasScopes, samePrincipal, toAuthInfo, type Principal } from './principal.ts';
+import { bearerChallenge } from './protected-resource.ts';
+import type { RequestGuard } from './request-guard.ts';
+import type { ServerFactory } from './server-factory.ts';
+import type { LiveSession, SessionManager } from './sessions.ts';
+import { sessionGone, type ResponseMode } from './session-transport.ts';
+import type { TokenVerifier, Verification } from './token-verifier.ts';
+import type { ToolRegistry } from './tools/registry.ts';
+
+export interface McpEndpointDeps {
+  config: Config;
+  verifier: TokenVerifier;
+  sessions: SessionManager;
+  registry: ToolRegistry;
+  buildServer: ServerFactory;
+  guard: RequestGuard;
+}
+
+function jsonRpcError(ctx: Context, status: number, code: number, message: string): void {
+  ctx.status = status;
+  ctx.body = { jsonrpc: '2.0', id: null, error: { code, message } };
+}
+
+/**
+ * Which answer types a client takes, from its Accept header. Clients send
+ * `*\/*`, only JSON, only `text/event-stream`, both, or nothing; each gets an
+ * answer it can read, never 406.
+ */
+export function responseModeFor(accept: string | undefined): ResponseMode {
+  if (!accept) return 'auto';
+  const types = accept.split(',').map((part) => part.split(';')[0]!.trim().toLowerCase());
+  const json = types.some((type) => type === 'application/json' || type === 'application/*' || type === '*/*');
+  const sse = types.some((type) => type === 'text/event-stream' || type === 'text/*' || type === '*/*');
+  if (sse && !json) return 'sse';
+  if (json && !sse) return 'json';
+  return 'auto';
+}
+
+function isJsonRpcMessage(value: unknown): value is JSONRPCMessage {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && (value as { jsonrpc?: unknown }).jsonrpc === '2.0';
+}
+
+/**
+ * `/mcp`: both protocol eras on one URL. Modern (2026-07-28) requests carry
+ * their own version and are served statelessly by the SDK with the bearer of
+ * that request. Legacy requests (2024-11-05 … 2025-11-25) get real sessions,
+ * created only by an authenticated `initialize`, durable across restarts,
+ * with the session-bound auth fallback.
+ */
+export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
+  const { config, verifier, sessions, registry, guard } = deps;
+  // Legacy traffic never reaches it: this endpoint routes that to sessions itself.
+  const modernHandler: McpHttpHandler = createMcpHandler(() => deps.buildServer({ era: 'modern', inSession: false }), {
+    legacy: 'reject',
+    keepAliveMs: config.mcp.keepAliveMs,
+  });
+
+  function challenge(ctx: Context, failure: Extract<Verification, { ok: false }>): void {
+    const presented = failure.reason !== 'missing';
+    ctx.status = 401;
+    ctx.set('WWW-Authenticate', bearerChallenge(config, presented ? { error: 'invalid_token', description: failure.description } : {}));
+    ctx.body = presented ? { error: 'invalid_token', error_description: failure.description } : { error: 'unauthorized', error_description: failure.description };
+  }
+
+  function insufficientScope(ctx: Context, needed: string[]): void {
+    const scope = needed.join(' ');
+    ctx.status = 403;
+    ctx.set('WWW-Authenticate', bearerChallenge(config, { error: 'insufficient_scope', scope, description: `this call needs: ${scope}` }));
+    ctx.body = { error: 'insufficient_scope', error_description: `this call needs the scopes: ${scope}`, scope };
+  }
+
+  /** The scopes the calls in this POST need beyond what the principal holds, if any. */
+  function missingScopes(principal: Principal, messages: JSONRPCMessage[]): string[] | undefined {
+    if (!principal.scopes.includes(BASE_SCOPE)) return [BASE_SCOPE];
+    for (const message of messages) {
+      if (!isJSONRPCRequest(message) || message.method !== 'tools/call') continue;
+      const name = (message.params as { name?: unknown } | undefined)?.name;
+      const needed = typeof name === 'string' ? registry.requiredScopes(name) : undefined;
+      if (needed && !hasScopes(principal, needed)) return needed;
+    }
+    return undefined;
+  }
+
+  async function bearer(ctx: Context): Promise<Principal | undefined> {
+    const verification = await verifier.verifyAuthorizationHeader(ctx.get('authorization') || undefined);
+    if (!verification.ok) {
+      challenge(ctx, verification);
+      return undefined;
+    }
+    return verification.principal;
+  }
+
+  /**
+   * Who a request on an existing session acts for. A bearer, when sent, is
+   * checked first (so a bad token never learns whether the session exists) and
+   * must belong to the principal the session is bound to; a bearer for anyone
+   * else gets the same 404 as a session that does not exist. Without a bearer
+   * the session's binding stands in, while its token has not expired and its
+   * grant or personal token has not been revoked.
+   */
+  async function onSession(ctx: Context, sessionId: string): Promise<{ session: LiveSession; principal: Principal } | undefined> {
+    const header = ctx.get('authorization');
+    let presented: Principal | undefined;
+    if (header) {
+      presented = await bearer(ctx);
+      if (!presented) return undefined;
+    }
+    const session = await sessions.find(sessionId);
+    if (!session || (presented && !samePrincipal(presented, session.binding))) {
+      await writeWebResponse(ctx, sessionGone());
+      return undefined;
+    }
+    if (presented) {
+      if (presented.expiresAt !== session.binding.expiresAt || presented.scopes.join(' ') !== session.binding.scopes.join(' ')) {
+        await sessions.rebind(session, presented);
+      }
+      return { session, principal: presented };
+    }
+    if (!config.mcp.sessionAuthFallback) {
+      challenge(ctx, { ok: false, reason: 'missing', description: 'send the access token with every request' });
+      return undefined;
+    }
+    const binding = await verifier.stillValid(session.binding);
+    if (!binding.ok) {
+      challenge(ctx, binding);
+      return undefined;
+    }
+    return { session, principal: binding.principal };
+  }
+
+  async function readMessages(ctx: Context): Promise<{ raw: string; body: unknown } | undefined> {
+    let raw: string;
+    try {
+      raw = (await readRawBody(ctx, config.mcp.maxBodyBytes)).toString('utf8');
+    } catch (error) {
+      if (error instanceof BodyError) {
+        jsonRpcError(ctx, error.status, -32600, error.message);
+        return undefined;
+      }
+      throw error;
+    }
+    try {
+      return { raw, body: JSON.parse(raw) };
+    } catch {
+      jsonRpcError(ctx, 400, -32700, 'Parse error: the body is not valid JSON');
+      return undefined;
+    }
+  }
+
+  async function post(ctx: Context): Promise<void> {
+    const read = await readMessages(ctx);
+    if (!read) return;
+    const { body } = read;
+    const messages = Array.isArray(body) ? body : [body];
+    if (messages.length === 0 || !messages.every(isJsonRpcMessage)) {
+      jsonRpcError(ctx, 400, -32600, 'Invalid Request: expected a JSON-RPC 2.0 message or batch');
+      return;
+    }
+
+    const classification = classifyInboundRequest({
+      httpMethod: 'POST',
+      protocolVersionHeader: ctx.get('mcp-protocol-version') || undefined,
+      mcpMethodHeader: ctx.get('mcp-method') || undefined,
+      mcpNameHeader: ctx.get('mcp-name') || undefined,
+      body,
+    });
+
+    if (classification.kind !== 'legacy') {
+      // Modern traffic (or a modern request the SDK will refuse with its own
+      // precise error): authenticated on every request, no sessions.
+      const principal = await bearer(ctx);
+      if (!principal) return;
+      const missing = missingScopes(principal, messages);
+      if (missing) return insufficientScope(ctx, missing);
+      if (!ctx.get('content-type')) ctx.request.headers['content-type'] = 'application/json';
+      const response = await modernHandler.fetch(toWebRequest(ctx, config.issuer, read.raw), {
+        authInfo: toAuthInfo(principal, config.resource),
+        parsedBody: body,
+      });
+      return writeWebResponse(ctx, response);
+    }
+
+    const sessionId = ctx.get('mcp-session-id');
+    const initialize = messages.find((message) => isInitializeRequest(message)) as JSONRPCRequest | undefined;
+    const mode = responseModeFor(ctx.get('accept') || undefined);
+
+    if (initialize) {
+      // Every initialize opens a new session, even if the client sent an old
+      // session id along (Claude.ai re-initializes before tool calls).
+      if (messages.length > 1) return jsonRpcError(ctx, 400, -32600, 'Invalid Request: initialize must be sent alone');
+      const principal = await bearer(ctx);
+      if (!principal) return;
+      const missing = missingScopes(principal, messages);
+      if (missing) return insufficientScope(ctx, missing);
+      const session = await sessions.create(initialize, principal);
+      const request = toWebRequest(ctx, config.issuer);
+      return writeWebResponse(ctx, await session.transport.handlePost({ messages, authInfo: toAuthInfo(principal, config.resource), request, mode, signal: request.signal }));
+    }
+
+    if (!sessionId) {
+      // A notification or response with no session (Claude.ai sends
+      // notifications/initialized from elsewhere) changes nothing: acknowledge it.
+      if (!messages.some(isJSONRPCRequest)) {
+        ctx.status = 202;
+        ctx.body = '';
+        return;
+      }
+      const principal = await bearer(ctx);
+      if (!principal) return;
+      return jsonRpcError(ctx, 400, -32000, 'Bad Request: Mcp-Session-Id header is required; send initialize first');
+    }
+
+    const resolved = await onSession(ctx, sessionId);
+    if (!resolved) return;
+    const missing = missingScopes(resolved.principal, messages);
+    if (missing) return insufficientScope(ctx, missing);
+    const request = toWebRequest(ctx, config.issuer);
+    const response = await resolved.session.transport.handlePost({
+      messages,
+      authInfo: toAuthInfo(resolved.principal, config.resource),
+      request,
+      mode,
+      signal: request.signal,
+    });
+    return writeWebResponse(ctx, response);
+  }
+
+  async function get(ctx: Context): Promise<void> {
+    const sessionId = ctx.get('mcp-session-id');
+    if (!sessionId) {
+      if (!(await bearer(ctx))) return;
+      ctx.set('Allow', 'POST, DELETE, OPTIONS');
+      return jsonRpcError(ctx, 405, -32000, 'Method not allowed: a server-sent event stream needs a session (send initialize first)');
+    }
+    const resolved = await onSession(ctx, sessionId);
+    if (!resolved) return;
+    return writeWebResponse(ctx, resolved.session.transport.openStandaloneStream());
+  }
+
+  async function del(ctx: Context): Promise<void> {
+    const sessionId = ctx.get('mcp-session-id');
+    if (!sessionId) {
+      if (!(await bearer(ctx))) return;
+      return jsonRpcError(ctx, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    }
+    const resolved = await onSession(ctx, sessionId);
+    if (!resolved) return;
+    await sessions.end(resolved.session);
+    ctx.status = 200;
+    ctx.body = '';
+  }
+
+  return async (ctx, next) => {
+    if (ctx.path !== '/mcp' && ctx.path !== '/mcp/') return next();
+    const refusal = guard.refusal(ctx.get('host') || undefined, ctx.get('origin') || undefined);
+    if (refusal) return jsonRpcError(ctx, 403, -32000, `Forbidden: ${refusal}`);
+    switch (ctx.method) {
+      case 'POST':
+        return post(ctx);
+      case 'GET':
+        return get(ctx);
+      case 'DELETE':
+        return del(ctx);
+      default:
+        ctx.set('Allow', 'GET, POST, DELETE, OPTIONS');
+        return jsonRpcError(ctx, 405, -32000, 'Method not allowed');
+    }
+  };
+}

@@ -1,0 +1,106 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Store } from '../store/store.ts';
+
+/** Recognisable in logs, configs and secret scanners. */
+export const PAT_PREFIX = 'gatehouse_pat_';
+
+export interface PersonalAccessToken {
+  id: string;
+  userId: string;
+  name: string;
+  /** The first characters, for people to tell tokens apart. */
+  hint: string;
+  scopes: string[];
+  createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+interface Row {
+  id: string;
+  user_id: string;
+  name: string;
+  hint: string;
+  scopes: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+function toToken(row: Row): PersonalAccessToken {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    name: row.name,
+    hint: row.hint,
+    scopes: row.scopes.split(' ').filter(Boolean),
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+export function hashPat(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export function looksLikePat(token: string): boolean {
+  return token.startsWith(PAT_PREFIX);
+}
+
+/** Creates a token; the secret is returned once and only its hash is kept. */
+export async function createPersonalAccessToken(
+  store: Store,
+  input: { userId: string; name: string; scopes: string[]; expiresAt: number | null },
+): Promise<{ token: string; record: PersonalAccessToken }> {
+  const token = `${PAT_PREFIX}${randomBytes(32).toString('base64url')}`;
+  const id = randomUUID();
+  const hint = `${token.slice(0, PAT_PREFIX.length + 4)}…`;
+  await store.run(
+    'INSERT INTO personal_access_tokens (id, user_id, name, token_hash, hint, scopes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    [id, input.userId, input.name, hashPat(token), hint, input.scopes.join(' '), Date.now(), input.expiresAt],
+  );
+  const record = await store.get<Row>('SELECT * FROM personal_access_tokens WHERE id = ?', [id]);
+  return { token, record: toToken(record!) };
+}
+
+/** The live token for this secret, or undefined (unknown, revoked or expired). */
+export async function findActivePat(store: Store, token: string): Promise<PersonalAccessToken | undefined> {
+  const row = await store.get<Row>(
+    'SELECT * FROM personal_access_tokens WHERE token_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)',
+    [hashPat(token), Date.now()],
+  );
+  return row && toToken(row);
+}
+
+export async function patIsActive(store: Store, id: string): Promise<boolean> {
+  const row = await store.get('SELECT 1 AS ok FROM personal_access_tokens WHERE id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)', [
+    id,
+    Date.now(),
+  ]);
+  return row !== undefined;
+}
+
+export async function listPersonalAccessTokens(store: Store, userId?: string): Promise<PersonalAccessToken[]> {
+  const rows = userId
+    ? await store.all<Row>('SELECT * FROM personal_access_tokens WHERE user_id = ? ORDER BY created_at DESC', [userId])
+    : await store.all<Row>('SELECT * FROM personal_access_tokens ORDER BY created_at DESC');
+  return rows.map(toToken);
+}
+
+export async function revokePersonalAccessToken(store: Store, id: string, userId?: string): Promise<boolean> {
+  const { changes } = userId
+    ? await store.run('UPDATE personal_access_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL', [Date.now(), id, userId])
+    : await store.run('UPDATE personal_access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL', [Date.now(), id]);
+  return changes === 1;
+}
+
+/** Records use at most once a minute per token, to keep writes off the hot path. */
+export async function touchPat(store: Store, id: string, lastUsedAt: number | null): Promise<void> {
+  const now = Date.now();
+  if (lastUsedAt && now - lastUsedAt < 60_000) return;
+  await store.run('UPDATE personal_access_tokens SET last_used_at = ? WHERE id = ?', [now, id]);
+}

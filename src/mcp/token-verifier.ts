@@ -1,0 +1,144 @@
+import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWK } from 'jose';
+import type { Store } from '../store/store.ts';
+import { LruCache } from '../util/lru-cache.ts';
+import { findActivePat, looksLikePat, patIsActive, touchPat } from './personal-tokens.ts';
+import type { Principal } from './principal.ts';
+
+export type Verification =
+  | { ok: true; principal: Principal }
+  | { ok: false; reason: 'missing' | 'malformed' | 'invalid' | 'expired' | 'revoked'; description: string };
+
+export interface TokenVerifierOptions {
+  store: Store;
+  issuer: string;
+  resource: string;
+  /** How long "this grant / token is still live" is believed (ms). Bounds how late revocation can land. */
+  livenessCacheMs: number;
+  grantIsLive: (grantId: string) => Promise<boolean>;
+  loadVerificationKeys: () => Promise<JWK[]>;
+}
+
+/** The only signature algorithm our access tokens use; anything else is refused. */
+const ACCESS_TOKEN_ALGORITHMS = ['ES256'];
+
+/**
+ * Verifies bearer credentials for /mcp: RFC 9068 JWT access tokens from our
+ * authorization server, and personal access tokens. A JWT must carry our
+ * signature, issuer, the MCP resource as audience, `typ: at+jwt`, and a grant
+ * that still exists, so revoking a grant reaches tokens already handed out
+ * within `livenessCacheMs`.
+ */
+export class TokenVerifier {
+  private jwks: ReturnType<typeof createLocalJWKSet> | undefined;
+  private keysLoadedAt = 0;
+  private readonly verified = new LruCache<string, Principal>(20_000);
+  private readonly liveness = new LruCache<string, { live: boolean; at: number }>(50_000);
+
+  constructor(private readonly options: TokenVerifierOptions) {}
+
+  async verifyAuthorizationHeader(header: string | undefined): Promise<Verification> {
+    if (!header) return { ok: false, reason: 'missing', description: 'an access token is required' };
+    const match = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(header);
+    if (!match) return { ok: false, reason: 'malformed', description: 'use the Authorization: Bearer <token> scheme' };
+    const token = match[1]!;
+    return looksLikePat(token) ? this.verifyPat(token) : this.verifyJwt(token);
+  }
+
+  /** Is a principal bound earlier (to a session) still good: unexpired, its grant or token not revoked? */
+  async stillValid(principal: Principal): Promise<Verification> {
+    if (principal.expiresAt <= Date.now()) return { ok: false, reason: 'expired', description: 'the access token this session was opened with has expired' };
+    const live = principal.kind === 'oauth' ? await this.grantLive(principal.grantId) : await this.patLive(principal.patId);
+    return live ? { ok: true, principal } : { ok: false, reason: 'revoked', description: 'access was revoked' };
+  }
+
+  /** Forget cached liveness, for revocations made in this process. */
+  forget(principal: Pick<Principal, 'grantId' | 'patId'>): void {
+    if (principal.grantId) this.liveness.delete(`grant:${principal.grantId}`);
+    if (principal.patId) this.liveness.delete(`pat:${principal.patId}`);
+  }
+
+  private async verifyJwt(token: string): Promise<Verification> {
+    let principal = this.verified.get(token);
+    if (!principal) {
+      const claims = await this.checkSignature(token);
+      if (!claims.ok) return claims;
+      principal = claims.principal;
+      this.verified.set(token, principal);
+    }
+    return this.stillValid(principal);
+  }
+
+  private async checkSignature(token: string): Promise<Verification> {
+    try {
+      const { payload } = await jwtVerify(token, await this.keySet(), {
+        issuer: this.options.issuer,
+        audience: this.options.resource,
+        typ: 'at+jwt',
+        algorithms: ACCESS_TOKEN_ALGORITHMS,
+        requiredClaims: ['exp', 'sub', 'client_id', 'gid'],
+        clockTolerance: 5,
+      });
+      return {
+        ok: true,
+        principal: {
+          kind: 'oauth',
+          userId: String(payload.sub),
+          clientId: String(payload.client_id),
+          scopes: String(payload.scope ?? '').split(' ').filter(Boolean),
+          expiresAt: Number(payload.exp) * 1000,
+          grantId: String(payload.gid),
+        },
+      };
+    } catch (error) {
+      if (error instanceof joseErrors.JWKSNoMatchingKey && Date.now() - this.keysLoadedAt > 1000) {
+        // A key rotated in by another instance: reload once, then retry.
+        this.jwks = undefined;
+        return this.checkSignature(token);
+      }
+      if (error instanceof joseErrors.JWTExpired) return { ok: false, reason: 'expired', description: 'the access token has expired' };
+      return { ok: false, reason: 'invalid', description: 'the access token is not valid for this resource' };
+    }
+  }
+
+  private async keySet() {
+    if (!this.jwks) {
+      this.jwks = createLocalJWKSet({ keys: await this.options.loadVerificationKeys() });
+      this.keysLoadedAt = Date.now();
+    }
+    return this.jwks;
+  }
+
+  private async verifyPat(token: string): Promise<Verification> {
+    const pat = await findActivePat(this.options.store, token);
+    if (!pat) return { ok: false, reason: 'invalid', description: 'the personal access token is unknown, expired or revoked' };
+    void touchPat(this.options.store, pat.id, pat.lastUsedAt).catch(() => {});
+    this.liveness.set(`pat:${pat.id}`, { live: true, at: Date.now() });
+    return {
+      ok: true,
+      principal: {
+        kind: 'pat',
+        userId: pat.userId,
+        clientId: `pat:${pat.id}`,
+        scopes: pat.scopes,
+        expiresAt: pat.expiresAt ?? Number.MAX_SAFE_INTEGER,
+        patId: pat.id,
+      },
+    };
+  }
+
+  private grantLive(grantId: string | undefined): Promise<boolean> {
+    return grantId ? this.cachedLiveness(`grant:${grantId}`, () => this.options.grantIsLive(grantId)) : Promise.resolve(false);
+  }
+
+  private patLive(patId: string | undefined): Promise<boolean> {
+    return patId ? this.cachedLiveness(`pat:${patId}`, () => patIsActive(this.options.store, patId)) : Promise.resolve(false);
+  }
+
+  private async cachedLiveness(key: string, check: () => Promise<boolean>): Promise<boolean> {
+    const cached = this.liveness.peek(key);
+    if (cached && Date.now() - cached.at < this.options.livenessCacheMs) return cached.live;
+    const live = await check();
+    this.liveness.set(key, { live, at: Date.now() });
+    return live;
+  }
+}
