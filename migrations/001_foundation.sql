@@ -24,6 +24,8 @@ CREATE TABLE oidc_models (
   id TEXT NOT NULL,
   payload TEXT NOT NULL,
   grant_id TEXT,
+  client_id TEXT,
+  account_id TEXT,
   uid TEXT,
   user_code TEXT,
   expires_at BIGINT,
@@ -32,6 +34,8 @@ CREATE TABLE oidc_models (
   PRIMARY KEY (model, id)
 );
 CREATE INDEX oidc_models_grant_id ON oidc_models (grant_id);
+CREATE INDEX oidc_models_client_id ON oidc_models (client_id, model);
+CREATE INDEX oidc_models_account_id ON oidc_models (account_id, model);
 CREATE INDEX oidc_models_uid ON oidc_models (uid);
 CREATE INDEX oidc_models_user_code ON oidc_models (user_code);
 CREATE INDEX oidc_models_expires_at ON oidc_models (expires_at);

@@ -3,6 +3,8 @@ import type { Server } from 'node:http';
 import Koa from 'koa';
 import compose from 'koa-compose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { Revocation } from './access/revocation.ts';
+import { audit } from './audit/audit-log.ts';
 import { countUsers, createSetupToken, createUser, findUserByEmail } from './authorization/accounts.ts';
 import { grantIsLive, sweepExpiredModels } from './authorization/adapter.ts';
 import { loadVerificationKeys } from './authorization/keys.ts';
@@ -20,6 +22,8 @@ import { createLogger, requestLog, type Logger } from './http/logging.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { sendMessage } from './http/views.ts';
 import { mcpEndpoint } from './mcp/http-endpoint.ts';
+import { legacySseEndpoints } from './mcp/legacy-sse.ts';
+import { McpAuth } from './mcp/mcp-auth.ts';
 import { protectedResourceRoutes } from './mcp/protected-resource.ts';
 import { RequestGuard } from './mcp/request-guard.ts';
 import { createServerFactory } from './mcp/server-factory.ts';
@@ -39,6 +43,7 @@ export interface Gatehouse {
   sessions: SessionManager;
   verifier: TokenVerifier;
   registry: ToolRegistry;
+  revocation: Revocation;
   /** Serves on an already-listening or new node:http server until `close`. */
   attach(server: Server): void;
   close(): Promise<void>;
@@ -121,8 +126,22 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   app.use(errorHandler());
   app.use(requestLog(logger));
   app.use(securityHeaders());
+  const revocation = new Revocation(store, sessions, verifier);
+  // RFC 7592 deletion takes everything the client held with it.
+  provider.on('registration_delete.success', (_ctx, client) => {
+    void revocation.revokeClient(client.clientId).catch((error: unknown) => logger.error({ err: error }, 'revoking a deleted client failed'));
+    void audit(store, { event: 'client.deleted', actor: `client:${client.clientId}`, subject: client.clientId });
+  });
+  provider.on('registration_create.success', (ctx, client) => {
+    void audit(store, { event: 'client.registered', actor: `client:${client.clientId}`, subject: client.clientId, ip: ctx.ip, detail: { name: client.clientName } });
+  });
+  provider.on('grant.revoked', (_ctx, grantId) => verifier.forget({ grantId }));
+
   app.use(cors());
-  app.use(mcpEndpoint({ config, verifier, sessions, registry, buildServer, guard: new RequestGuard(config) }));
+  const mcpAuth = new McpAuth(config, verifier, registry);
+  const guard = new RequestGuard(config);
+  app.use(mcpEndpoint({ config, auth: mcpAuth, sessions, buildServer, guard }));
+  app.use(legacySseEndpoints({ config, store, auth: mcpAuth, buildServer, guard }));
   app.use(assets(['gatehouse.css']));
   app.use(healthRoutes(store).routes());
   app.use(protectedResourceRoutes(config).routes());
@@ -146,6 +165,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     sessions,
     verifier,
     registry,
+    revocation,
     attach(server) {
       servers.push(server);
       server.on('request', app.callback());

@@ -5,6 +5,9 @@ import { AccountError, createUser, findUserByEmail } from './authorization/accou
 import { pruneRetiredKeys, rotateSigningKeys } from './authorization/keys.ts';
 import { listClients } from './authorization/clients.ts';
 import { ConfigError, loadConfig, parseDuration, type Config } from './config.ts';
+import { audit } from './audit/audit-log.ts';
+import { BASE_SCOPE, RESOURCE_SCOPE_NAMES } from './authorization/scopes.ts';
+import { createPersonalAccessToken, listPersonalAccessTokens, revokePersonalAccessToken } from './mcp/personal-tokens.ts';
 import { migrate } from './store/migrate.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/store.ts';
@@ -15,6 +18,10 @@ const USAGE = `Usage: gatehouse <command>
   serve                                   migrate, then serve (the default)
   migrate                                 apply database migrations and exit
   user add <email> [--admin] [--password-stdin] [--name "Full Name"]
+  token create --user <email> --scope "mcp:tools mcp:write" [--name n8n] [--expires 90d]
+                                          a personal access token (shown once)
+  token list [--user <email>]             personal access tokens
+  token revoke <id>                       revoke a personal access token
   client list                             registered OAuth clients
   keys rotate                             start signing with new keys (old ones keep verifying)
   keys prune [--older-than 1h]            delete keys retired longer ago than that
@@ -70,6 +77,9 @@ async function main(argv: string[]): Promise<number> {
       admin: { type: 'boolean', default: false },
       'password-stdin': { type: 'boolean', default: false },
       name: { type: 'string' },
+      user: { type: 'string' },
+      scope: { type: 'string' },
+      expires: { type: 'string' },
       'older-than': { type: 'string', default: '1h' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -102,6 +112,46 @@ async function main(argv: string[]): Promise<number> {
       console.log(`created ${user.isAdmin ? 'administrator' : 'user'} ${user.email} (${user.id})`);
       if (generated) console.log(`password (shown once): ${generated}`);
       return 0;
+    }
+    case 'token create': {
+      if (!values.user) throw new UsageError('token create needs --user <email>');
+      const scopes = (values.scope ?? BASE_SCOPE).split(/[\s,]+/).filter(Boolean);
+      const unknown = scopes.filter((scope) => !(RESOURCE_SCOPE_NAMES as string[]).includes(scope));
+      if (unknown.length) throw new UsageError(`unknown scope(s): ${unknown.join(', ')}; choose from ${RESOURCE_SCOPE_NAMES.join(', ')}`);
+      const expiresAt = values.expires === 'never' ? null : Date.now() + parseDuration(values.expires ?? '90d') * 1000;
+      const { token, record } = await withStore(config, async (store) => {
+        const user = await findUserByEmail(store, values.user!);
+        if (!user) throw new AccountError(`no user with email ${values.user}`);
+        const created = await createPersonalAccessToken(store, { userId: user.id, name: values.name ?? 'cli', scopes, expiresAt });
+        await audit(store, { event: 'token.created', actor: 'cli', subject: created.record.id, detail: { user: user.id, scopes } });
+        return created;
+      });
+      console.log(`token ${record.id} for ${values.user}, scopes "${record.scopes.join(' ')}", ${record.expiresAt ? `expires ${new Date(record.expiresAt).toISOString()}` : 'never expires'}`);
+      console.log(`\n${token}\n\nShown once. Use it as: Authorization: Bearer <token>`);
+      return 0;
+    }
+    case 'token list': {
+      const tokens = await withStore(config, async (store) => {
+        const user = values.user ? await findUserByEmail(store, values.user) : undefined;
+        if (values.user && !user) throw new AccountError(`no user with email ${values.user}`);
+        return listPersonalAccessTokens(store, user?.id);
+      });
+      for (const token of tokens) {
+        const state = token.revokedAt ? 'revoked' : token.expiresAt && token.expiresAt < Date.now() ? 'expired' : 'active';
+        console.log(`${token.id}\t${token.hint}\t${token.name}\t${token.scopes.join(' ')}\t${state}`);
+      }
+      if (!tokens.length) console.log('no personal access tokens');
+      return 0;
+    }
+    case 'token revoke': {
+      if (!argument) throw new UsageError('token revoke needs the token id');
+      const revoked = await withStore(config, async (store) => {
+        const done = await revokePersonalAccessToken(store, argument);
+        if (done) await audit(store, { event: 'token.revoked', actor: 'cli', subject: argument });
+        return done;
+      });
+      console.log(revoked ? `revoked ${argument}` : `no active token ${argument}`);
+      return revoked ? 0 : 1;
     }
     case 'client list': {
       const clients = await withStore(config, (store) => listClients(store));

@@ -45,11 +45,22 @@ export class StoreAdapter implements Adapter {
     const now = Date.now();
     const expiresAt = expiresIn ? now + expiresIn * 1000 : null;
     await this.store.run(
-      `INSERT INTO oidc_models (model, id, payload, grant_id, uid, user_code, expires_at, consumed_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)
-       ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
-         uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`,
-      [this.model, this.key(id), JSON.stringify(payload), payload.grantId ?? null, payload.uid ?? null, payload.userCode ?? null, expiresAt, now],
+      `INSERT INTO oidc_models (model, id, payload, grant_id, client_id, account_id, uid, user_code, expires_at, consumed_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
+       ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, client_id = excluded.client_id,
+         account_id = excluded.account_id, uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`,
+      [
+        this.model,
+        this.key(id),
+        JSON.stringify(payload),
+        payload.grantId ?? (this.model === 'Grant' ? id : null),
+        payload.clientId ?? payload.client_id ?? null,
+        payload.accountId ?? null,
+        payload.uid ?? null,
+        payload.userCode ?? null,
+        expiresAt,
+        now,
+      ],
     );
   }
 

@@ -8,24 +8,20 @@ import {
   type McpHttpHandler,
 } from '@modelcontextprotocol/server';
 import type { Context, Middleware } from 'koa';
-import { BASE_SCOPE } from '../authorization/scopes.ts';
 import type { Config } from '../config.ts';
 import { BodyError, readRawBody } from '../http/body.ts';
 import { toWebRequest, writeWebResponse } from '../http/web-response.ts';
-import { hasScopes, samePrincipal, toAuthInfo, type Principal } from './principal.ts';
-import { bearerChallenge } from './protected-resource.ts';
+import type { McpAuth } from './mcp-auth.ts';
+import { toAuthInfo, type Principal } from './principal.ts';
 import type { RequestGuard } from './request-guard.ts';
 import type { ServerFactory } from './server-factory.ts';
 import type { LiveSession, SessionManager } from './sessions.ts';
 import { sessionGone, type ResponseMode } from './session-transport.ts';
-import type { TokenVerifier, Verification } from './token-verifier.ts';
-import type { ToolRegistry } from './tools/registry.ts';
 
 export interface McpEndpointDeps {
   config: Config;
-  verifier: TokenVerifier;
+  auth: McpAuth;
   sessions: SessionManager;
-  registry: ToolRegistry;
   buildServer: ServerFactory;
   guard: RequestGuard;
 }
@@ -62,84 +58,18 @@ function isJsonRpcMessage(value: unknown): value is JSONRPCMessage {
  * with the session-bound auth fallback.
  */
 export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
-  const { config, verifier, sessions, registry, guard } = deps;
+  const { config, auth, sessions, guard } = deps;
   // Legacy traffic never reaches it: this endpoint routes that to sessions itself.
   const modernHandler: McpHttpHandler = createMcpHandler(() => deps.buildServer({ era: 'modern', inSession: false }), {
     legacy: 'reject',
     keepAliveMs: config.mcp.keepAliveMs,
   });
 
-  function challenge(ctx: Context, failure: Extract<Verification, { ok: false }>): void {
-    const presented = failure.reason !== 'missing';
-    ctx.status = 401;
-    ctx.set('WWW-Authenticate', bearerChallenge(config, presented ? { error: 'invalid_token', description: failure.description } : {}));
-    ctx.body = presented ? { error: 'invalid_token', error_description: failure.description } : { error: 'unauthorized', error_description: failure.description };
-  }
-
-  function insufficientScope(ctx: Context, needed: string[]): void {
-    const scope = needed.join(' ');
-    ctx.status = 403;
-    ctx.set('WWW-Authenticate', bearerChallenge(config, { error: 'insufficient_scope', scope, description: `this call needs: ${scope}` }));
-    ctx.body = { error: 'insufficient_scope', error_description: `this call needs the scopes: ${scope}`, scope };
-  }
-
-  /** The scopes the calls in this POST need beyond what the principal holds, if any. */
-  function missingScopes(principal: Principal, messages: JSONRPCMessage[]): string[] | undefined {
-    if (!principal.scopes.includes(BASE_SCOPE)) return [BASE_SCOPE];
-    for (const message of messages) {
-      if (!isJSONRPCRequest(message) || message.method !== 'tools/call') continue;
-      const name = (message.params as { name?: unknown } | undefined)?.name;
-      const needed = typeof name === 'string' ? registry.requiredScopes(name) : undefined;
-      if (needed && !hasScopes(principal, needed)) return needed;
-    }
-    return undefined;
-  }
-
-  async function bearer(ctx: Context): Promise<Principal | undefined> {
-    const verification = await verifier.verifyAuthorizationHeader(ctx.get('authorization') || undefined);
-    if (!verification.ok) {
-      challenge(ctx, verification);
-      return undefined;
-    }
-    return verification.principal;
-  }
-
-  /**
-   * Who a request on an existing session acts for. A bearer, when sent, is
-   * checked first (so a bad token never learns whether the session exists) and
-   * must belong to the principal the session is bound to; a bearer for anyone
-   * else gets the same 404 as a session that does not exist. Without a bearer
-   * the session's binding stands in, while its token has not expired and its
-   * grant or personal token has not been revoked.
-   */
   async function onSession(ctx: Context, sessionId: string): Promise<{ session: LiveSession; principal: Principal } | undefined> {
-    const header = ctx.get('authorization');
-    let presented: Principal | undefined;
-    if (header) {
-      presented = await bearer(ctx);
-      if (!presented) return undefined;
-    }
-    const session = await sessions.find(sessionId);
-    if (!session || (presented && !samePrincipal(presented, session.binding))) {
-      await writeWebResponse(ctx, sessionGone());
-      return undefined;
-    }
-    if (presented) {
-      if (presented.expiresAt !== session.binding.expiresAt || presented.scopes.join(' ') !== session.binding.scopes.join(' ')) {
-        await sessions.rebind(session, presented);
-      }
-      return { session, principal: presented };
-    }
-    if (!config.mcp.sessionAuthFallback) {
-      challenge(ctx, { ok: false, reason: 'missing', description: 'send the access token with every request' });
-      return undefined;
-    }
-    const binding = await verifier.stillValid(session.binding);
-    if (!binding.ok) {
-      challenge(ctx, binding);
-      return undefined;
-    }
-    return { session, principal: binding.principal };
+    const result = await auth.onSession(ctx, () => sessions.find(sessionId));
+    if (result.ok) return result;
+    if (result.status === 404) await writeWebResponse(ctx, sessionGone());
+    return undefined;
   }
 
   async function readMessages(ctx: Context): Promise<{ raw: string; body: unknown } | undefined> {
@@ -182,10 +112,10 @@ export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
     if (classification.kind !== 'legacy') {
       // Modern traffic (or a modern request the SDK will refuse with its own
       // precise error): authenticated on every request, no sessions.
-      const principal = await bearer(ctx);
+      const principal = await auth.bearer(ctx);
       if (!principal) return;
-      const missing = missingScopes(principal, messages);
-      if (missing) return insufficientScope(ctx, missing);
+      const missing = auth.missingScopes(principal, messages);
+      if (missing) return auth.insufficientScope(ctx, missing);
       if (!ctx.get('content-type')) ctx.request.headers['content-type'] = 'application/json';
       const response = await modernHandler.fetch(toWebRequest(ctx, config.issuer, read.raw), {
         authInfo: toAuthInfo(principal, config.resource),
@@ -202,10 +132,10 @@ export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
       // Every initialize opens a new session, even if the client sent an old
       // session id along (Claude.ai re-initializes before tool calls).
       if (messages.length > 1) return jsonRpcError(ctx, 400, -32600, 'Invalid Request: initialize must be sent alone');
-      const principal = await bearer(ctx);
+      const principal = await auth.bearer(ctx);
       if (!principal) return;
-      const missing = missingScopes(principal, messages);
-      if (missing) return insufficientScope(ctx, missing);
+      const missing = auth.missingScopes(principal, messages);
+      if (missing) return auth.insufficientScope(ctx, missing);
       const session = await sessions.create(initialize, principal);
       const request = toWebRequest(ctx, config.issuer);
       return writeWebResponse(ctx, await session.transport.handlePost({ messages, authInfo: toAuthInfo(principal, config.resource), request, mode, signal: request.signal }));
@@ -219,15 +149,15 @@ export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
         ctx.body = '';
         return;
       }
-      const principal = await bearer(ctx);
+      const principal = await auth.bearer(ctx);
       if (!principal) return;
       return jsonRpcError(ctx, 400, -32000, 'Bad Request: Mcp-Session-Id header is required; send initialize first');
     }
 
     const resolved = await onSession(ctx, sessionId);
     if (!resolved) return;
-    const missing = missingScopes(resolved.principal, messages);
-    if (missing) return insufficientScope(ctx, missing);
+    const missing = auth.missingScopes(resolved.principal, messages);
+    if (missing) return auth.insufficientScope(ctx, missing);
     const request = toWebRequest(ctx, config.issuer);
     const response = await resolved.session.transport.handlePost({
       messages,
@@ -242,7 +172,7 @@ export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
   async function get(ctx: Context): Promise<void> {
     const sessionId = ctx.get('mcp-session-id');
     if (!sessionId) {
-      if (!(await bearer(ctx))) return;
+      if (!(await auth.bearer(ctx))) return;
       ctx.set('Allow', 'POST, DELETE, OPTIONS');
       return jsonRpcError(ctx, 405, -32000, 'Method not allowed: a server-sent event stream needs a session (send initialize first)');
     }
@@ -254,7 +184,7 @@ export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
   async function del(ctx: Context): Promise<void> {
     const sessionId = ctx.get('mcp-session-id');
     if (!sessionId) {
-      if (!(await bearer(ctx))) return;
+      if (!(await auth.bearer(ctx))) return;
       return jsonRpcError(ctx, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
     }
     const resolved = await onSession(ctx, sessionId);

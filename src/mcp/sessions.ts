@@ -21,6 +21,8 @@ export interface LiveSession {
   /** When `last_used_at` was last written, so the write happens at most once a minute. */
   persistedUseAt: number;
   closing: boolean;
+  /** Renews the binding with a fresh credential for the same principal. */
+  rebind(principal: Principal): Promise<void>;
 }
 
 interface SessionRow {
@@ -228,6 +230,7 @@ export class SessionManager {
       confirmedAt: now,
       persistedUseAt: now,
       closing: false,
+      rebind: (principal) => this.rebind(session, principal),
     };
     this.live.set(idHash, session);
     return session;
