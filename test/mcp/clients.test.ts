@@ -45,3 +45,83 @@ test('the v2 SDK client with versionNegotiation auto speaks 2026-07-28 stateless
   const added = JSON.parse(toolText(await client.callTool({ name: 'notes_add', arguments: { text: 'modern note' } })));
   t.is(added.text, 'modern note');
 });
+
+test('the v1 SDK client signs in on its own when /mcp answers 401, asking for the scope the challenge names', async (t) => {
+  const { MemoryOAuthProvider } = await import('../helpers/sdk-oauth.ts');
+  const { UserAgent } = await import('../helpers/user-agent.ts');
+  const { UnauthorizedError } = await import('@modelcontextprotocol/sdk/client/auth.js');
+  const { StreamableV1, ClientV1 } = await import('../helpers/mcp.ts');
+  const provider = new MemoryOAuthProvider('http://127.0.0.1:49600/callback');
+  const first = new StreamableV1(new URL(gh.resource), { authProvider: provider as never });
+  const client = new ClientV1({ name: 'v1-oauth', version: '1' });
+  const error = await t.throwsAsync(client.connect(first));
+  t.true(error instanceof UnauthorizedError);
+  t.is(provider.authorizationUrl!.searchParams.get('scope'), 'mcp:tools', 'the scope came from the 401 challenge');
+  const callback = await new UserAgent().authorize(provider.authorizationUrl!, ALICE);
+  await first.finishAuth(callback.searchParams.get('code')!);
+
+  const second = new StreamableV1(new URL(gh.resource), { authProvider: provider as never });
+  const connected = new ClientV1({ name: 'v1-oauth', version: '1' });
+  await connected.connect(second);
+  t.teardown(() => connected.close());
+  t.true((await connected.listTools()).tools.length > 0);
+  const who = JSON.parse(toolText(await connected.callTool({ name: 'whoami', arguments: {} })));
+  t.deepEqual(who.scopes, ['mcp:tools'], 'it asked for what the challenge named, and got exactly that');
+});
+
+test('the v2 SDK client signs in on its own when /mcp answers 401 (iss checked on the way back)', async (t) => {
+  const { MemoryOAuthProvider } = await import('../helpers/sdk-oauth.ts');
+  const { UserAgent } = await import('../helpers/user-agent.ts');
+  const { UnauthorizedError } = await import('@modelcontextprotocol/client');
+  const { StreamableV2, ClientV2 } = await import('../helpers/mcp.ts');
+  const provider = new MemoryOAuthProvider('http://127.0.0.1:49601/callback');
+  const first = new StreamableV2(new URL(gh.resource), { authProvider: provider as never });
+  const client = new ClientV2({ name: 'v2-oauth', version: '2' });
+  const error = await t.throwsAsync(client.connect(first));
+  t.true(error instanceof UnauthorizedError, String(error));
+  const callback = await new UserAgent().authorize(provider.authorizationUrl!, ALICE);
+  await first.finishAuth(callback.searchParams);
+  const connected = new ClientV2({ name: 'v2-oauth', version: '2' });
+  await connected.connect(new StreamableV2(new URL(gh.resource), { authProvider: provider as never }));
+  t.teardown(() => connected.close());
+  const who = JSON.parse(toolText(await connected.callTool({ name: 'whoami', arguments: {} })));
+  t.is(who.user.email, ALICE.email);
+});
+
+test('the v2 SDK client steps up on 403 insufficient_scope and then writes', async (t) => {
+  const { MemoryOAuthProvider } = await import('../helpers/sdk-oauth.ts');
+  const { UserAgent } = await import('../helpers/user-agent.ts');
+  const { StreamableV2, ClientV2 } = await import('../helpers/mcp.ts');
+  const provider = new MemoryOAuthProvider('http://127.0.0.1:49602/callback');
+  const agent = new UserAgent();
+  const connect = async () => {
+    const client = new ClientV2({ name: 'v2-stepup', version: '2' });
+    const transport = new StreamableV2(new URL(gh.resource), { authProvider: provider as never });
+    try {
+      await client.connect(transport);
+      return { client, transport };
+    } catch {
+      const callback = await agent.authorize(provider.authorizationUrl!, ALICE);
+      await transport.finishAuth(callback.searchParams);
+      const retry = new ClientV2({ name: 'v2-stepup', version: '2' });
+      const retryTransport = new StreamableV2(new URL(gh.resource), { authProvider: provider as never });
+      await retry.connect(retryTransport);
+      return { client: retry, transport: retryTransport };
+    }
+  };
+  const first = await connect();
+  const refused = await first.client.callTool({ name: 'notes_add', arguments: { text: 'step up' } }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  t.truthy(refused, 'the write was refused');
+  t.regex(provider.authorizationUrl!.searchParams.get('scope') ?? '', /mcp:write/, 'the client asked for the scope the 403 named');
+  await first.client.close();
+  const callback = await agent.authorize(provider.authorizationUrl!, ALICE);
+  await first.transport.finishAuth(callback.searchParams);
+  const stepped = new ClientV2({ name: 'v2-stepup', version: '2' });
+  await stepped.connect(new StreamableV2(new URL(gh.resource), { authProvider: provider as never }));
+  t.teardown(() => stepped.close());
+  const added = JSON.parse(toolText(await stepped.callTool({ name: 'notes_add', arguments: { text: 'step up' } })));
+  t.is(added.text, 'step up');
+});
