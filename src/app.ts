@@ -34,6 +34,7 @@ import { ToolRegistry } from './mcp/tools/registry.ts';
 import { healthRoutes } from './ops/health-routes.ts';
 import { migrate } from './store/migrate.ts';
 import { openStore } from './store/open.ts';
+import { PACKAGE_JSON } from './paths.ts';
 import type { Store } from './store/store.ts';
 
 export interface Gatehouse {
@@ -56,7 +57,7 @@ export interface GatehouseOptions {
   registry?: ToolRegistry;
 }
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
 
 /** Creates the first administrator from the environment, or prints a one-time setup link. */
 async function bootstrapAdministrator(store: Store, config: Config, logger: Logger): Promise<void> {

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Middleware } from 'koa';
+import { PUBLIC_DIR } from '../paths.ts';
 
-const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
 const TYPES: Record<string, string> = { css: 'text/css; charset=utf-8', svg: 'image/svg+xml', png: 'image/png' };
 
 /** The handful of static files our pages use, read once at start. */

@@ -1,8 +1,7 @@
-import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import type { Context } from 'koa';
+import { VIEWS_DIR } from '../paths.ts';
 
-const VIEWS_DIR = fileURLToPath(new URL('../../views/', import.meta.url));
 
 // autoEscape: every `<%= %>` is HTML-escaped, so a client-chosen name renders as text.
 const eta = new Eta({ views: VIEWS_DIR, autoEscape: true, cache: true });

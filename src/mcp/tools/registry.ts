@@ -1,7 +1,19 @@
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import type { CallToolResult, McpServer, ServerCapabilities, ServerContext, ToolAnnotations } from '@modelcontextprotocol/server';
-import type { z } from 'zod';
+import {
+  isInputRequiredResult,
+  ProtocolError,
+  ProtocolErrorCode,
+  type CallToolResult,
+  type ClientCapabilities,
+  type Implementation,
+  type McpServer,
+  type ServerCapabilities,
+  type ServerContext,
+  type Tool as ListedTool,
+  type ToolAnnotations,
+} from '@modelcontextprotocol/server';
+import { z } from 'zod';
 import { BASE_SCOPE } from '../../authorization/scopes.ts';
 import type { Store } from '../../store/store.ts';
 import type { Principal } from '../principal.ts';
@@ -17,6 +29,8 @@ export interface ToolContext {
   protocolVersion?: string;
   /** True when the call arrived on a legacy session. */
   inSession: boolean;
+  /** What the client declared: at initialize (legacy) or in the request envelope (modern). */
+  client: { capabilities: ClientCapabilities | undefined; info: Implementation | undefined };
   store: Store;
   signal: AbortSignal;
   /** The SDK's own request context: progress, logging, sampling, elicitation. */
@@ -38,12 +52,15 @@ export interface Tool<Input extends z.ZodObject = z.ZodObject> {
   run(args: z.infer<Input>, context: ToolContext): CallToolResult | Promise<CallToolResult>;
 }
 
-/** What a module named in TOOLS_MODULES exports. */
+/**
+ * What a module named in TOOLS_MODULES exports. Tools go in `tools`; `setup`
+ * is for everything else the SDK can serve (resources, prompts, completions),
+ * registered on each server instance with the SDK's own API.
+ */
 export interface ToolModule {
   tools?: Tool[];
   /** Capabilities beyond tools that `setup` serves (resources, prompts, logging…). */
   capabilities?: ServerCapabilities;
-  /** Registers anything else on each server instance with the SDK's own API. */
   setup?(server: McpServer, context: { era: 'legacy' | 'modern' }): void;
 }
 
@@ -59,14 +76,51 @@ export function defineTool<Input extends z.ZodObject>(tool: Tool<Input>): Tool {
   return tool as unknown as Tool;
 }
 
+let typeScriptEnabled = false;
+
+async function enableTypeScript(): Promise<void> {
+  // Under `npm start` the service runs as built JavaScript; tool modules an
+  // operator wrote in TypeScript still load.
+  if (typeScriptEnabled || process.execArgv.some((arg) => arg.includes('tsx'))) return;
+  const { register } = await import('tsx/esm/api');
+  register();
+  typeScriptEnabled = true;
+}
+
+const EMPTY_INPUT = z.object({});
+
+/** How a tool is listed: its JSON Schema is computed once, not per request or per session. */
+function listing(tool: Tool): ListedTool {
+  const { $schema: _dialect, ...inputSchema } = z.toJSONSchema(tool.inputSchema ?? EMPTY_INPUT, { io: 'input' }) as Record<string, unknown>;
+  return {
+    name: tool.name,
+    ...(tool.title ? { title: tool.title } : {}),
+    description: tool.description,
+    inputSchema: inputSchema as ListedTool['inputSchema'],
+    ...(tool.annotations ? { annotations: tool.annotations } : {}),
+  };
+}
+
+function toolError(message: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text: message }] };
+}
+
+/**
+ * The tools served at /mcp. Every server instance (one per legacy session,
+ * one per modern request) answers tools/list and tools/call from this one
+ * registry through two handlers, so a session costs two closures rather than
+ * a registered copy of every tool.
+ */
 export class ToolRegistry {
   private readonly tools = new Map<string, Tool>();
+  private readonly listed: ListedTool[] = [];
   private readonly modules: ToolModule[] = [];
 
   add(tool: Tool): this {
     if (!TOOL_NAME.test(tool.name)) throw new Error(`tool name "${tool.name}" must match ${TOOL_NAME}`);
     if (this.tools.has(tool.name)) throw new Error(`a tool named "${tool.name}" is already registered`);
     this.tools.set(tool.name, tool);
+    this.listed.push(listing(tool));
     return this;
   }
 
@@ -76,10 +130,15 @@ export class ToolRegistry {
     return this;
   }
 
-  /** Loads each module path (relative to the working directory) and registers what it exports. */
+  /**
+   * Loads each module path (relative to the working directory) and registers
+   * what it exports. TypeScript modules work too: tsx compiles them on load.
+   */
   async loadModules(paths: string[]): Promise<void> {
     for (const path of paths) {
-      const loaded = (await import(pathToFileURL(resolve(path)).href)) as ToolModule & { default?: ToolModule };
+      const url = pathToFileURL(resolve(path)).href;
+      if (/\.[mc]?ts$/.test(path)) await enableTypeScript();
+      const loaded = (await import(url)) as ToolModule & { default?: ToolModule };
       this.addModule(loaded.default ?? loaded);
     }
   }
@@ -94,37 +153,37 @@ export class ToolRegistry {
     return Object.assign({ tools: {} }, ...this.modules.map((module) => module.capabilities ?? {}));
   }
 
-  /** Registers every tool and module on a fresh server instance. */
-  install(server: McpServer, instance: InstanceContext): void {
-    for (const tool of this.tools.values()) {
-      server.registerTool(
-        tool.name,
-        {
-          ...(tool.title ? { title: tool.title } : {}),
-          description: tool.description,
-          ...(tool.inputSchema ? { inputSchema: tool.inputSchema } : {}),
-          ...(tool.annotations ? { annotations: tool.annotations } : {}),
-        },
-        (async (...params: unknown[]) => {
-          const sdk = params.at(-1) as ServerContext;
-          const args = (params.length > 1 ? params[0] : {}) as Record<string, unknown>;
-          const principal = instance.principalOf(sdk);
-          // The HTTP layer already refused calls without the scopes; this is the net under it.
-          if (!principal || !(tool.scopes ?? [BASE_SCOPE]).every((scope) => principal.scopes.includes(scope))) {
-            return { isError: true, content: [{ type: 'text', text: `this call needs the scopes: ${(tool.scopes ?? [BASE_SCOPE]).join(' ')}` }] };
-          }
-          return tool.run(args as never, {
-            principal,
-            era: instance.era,
-            ...(instance.protocolVersion ? { protocolVersion: instance.protocolVersion } : {}),
-            inSession: instance.inSession,
-            store: instance.store,
-            signal: sdk.mcpReq.signal,
-            sdk,
-          });
-        }) as never,
-      );
-    }
-    for (const module of this.modules) module.setup?.(server, { era: instance.era });
+  /** Answers tools/list and tools/call on a fresh server instance, and runs module setups. */
+  install(mcp: McpServer, instance: InstanceContext): void {
+    const { server } = mcp;
+    server.setRequestHandler('tools/list', () => ({ tools: this.listed }));
+    server.setRequestHandler('tools/call', async (request, sdk) => {
+      const { name, arguments: args } = request.params;
+      const tool = this.tools.get(name);
+      if (!tool) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${name} not found`);
+      const principal = instance.principalOf(sdk);
+      const needed = tool.scopes ?? [BASE_SCOPE];
+      // The HTTP layer already answered 403 to calls without these scopes; this is the net under it.
+      if (!principal || !needed.every((scope) => principal.scopes.includes(scope))) return toolError(`this call needs the scopes: ${needed.join(' ')}`);
+      const parsed = (tool.inputSchema ?? EMPTY_INPUT).safeParse(args ?? {});
+      if (!parsed.success) return toolError(`Input validation error: Invalid arguments for tool ${name}: ${z.prettifyError(parsed.error)}`);
+      try {
+        const result = await tool.run(parsed.data as never, {
+          principal,
+          era: instance.era,
+          ...(instance.protocolVersion ? { protocolVersion: instance.protocolVersion } : {}),
+          inSession: instance.inSession,
+          client: { capabilities: server.getClientCapabilities(), info: server.getClientVersion() },
+          store: instance.store,
+          signal: sdk.mcpReq.signal,
+          sdk,
+        });
+        return isInputRequiredResult(result) ? result : server.projectCallToolResult(result, undefined);
+      } catch (error) {
+        if (error instanceof ProtocolError && error.code === ProtocolErrorCode.UrlElicitationRequired) throw error;
+        return toolError(error instanceof Error ? error.message : String(error));
+      }
+    });
+    for (const module of this.modules) module.setup?.(mcp, { era: instance.era });
   }
 }
