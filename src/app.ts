@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import Koa from 'koa';
 import compose from 'koa-compose';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
+import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { Revocation } from './access/revocation.ts';
 import { audit } from './audit/audit-log.ts';
@@ -18,7 +20,10 @@ import { assets } from './http/assets.ts';
 import { cors } from './http/cors.ts';
 import { Csrf } from './http/csrf.ts';
 import { errorHandler, notFound } from './http/errors.ts';
-import { createLogger, requestLog, type Logger } from './http/logging.ts';
+import { InFlight } from './http/in-flight.ts';
+import { createLogger, observeRequests, type Logger } from './http/logging.ts';
+import { authorizationRateLimits, RateLimits } from './http/rate-limits.ts';
+import { sweepRateLimits } from './http/rate-limit-store.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { sendMessage } from './http/views.ts';
 import { mcpEndpoint } from './mcp/http-endpoint.ts';
@@ -32,6 +37,8 @@ import { TokenVerifier } from './mcp/token-verifier.ts';
 import { builtinModule } from './mcp/tools/builtin.ts';
 import { ToolRegistry } from './mcp/tools/registry.ts';
 import { healthRoutes } from './ops/health-routes.ts';
+import { Metrics } from './ops/metrics.ts';
+import { metricsRoute } from './ops/metrics-route.ts';
 import { migrate } from './store/migrate.ts';
 import { openStore } from './store/open.ts';
 import { PACKAGE_JSON } from './paths.ts';
@@ -45,9 +52,15 @@ export interface Gatehouse {
   verifier: TokenVerifier;
   registry: ToolRegistry;
   revocation: Revocation;
+  metrics: Metrics;
   /** Serves on an already-listening or new node:http server until `close`. */
   attach(server: Server): void;
-  close(): Promise<void>;
+  /**
+   * Stops gracefully: no new connections, event streams end (clients
+   * reconnect elsewhere), requests in flight finish within the grace period,
+   * then the Store closes. Sessions stay in the Store and resume anywhere.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export interface GatehouseOptions {
@@ -120,34 +133,34 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     confirmEveryMs: config.mcp.grantCheckCacheMs,
   });
 
+  const metrics = new Metrics();
+  const rateLimits = new RateLimits(store, config);
+  const revocation = new Revocation(store, sessions, verifier);
+  registerMetrics(metrics, sessions, rateLimits);
+  observeProvider(provider, { store, logger, metrics, revocation, verifier });
+
+  const inFlight = new InFlight();
+  const mcpAuth = new McpAuth(config, verifier, registry, rateLimits, (reason) => metrics.authFailure(reason));
+  const guard = new RequestGuard(config);
+  const legacySse = legacySseEndpoints({ config, store, auth: mcpAuth, buildServer, guard });
+
   const app = new Koa({ proxy: config.trustProxy });
   app.keys = cookieKeys;
   app.silent = true;
-
-  app.use(errorHandler());
-  app.use(requestLog(logger));
+  app.use(observeRequests(logger, metrics));
+  app.use(errorHandler(logger));
+  app.use(inFlight.middleware());
   app.use(securityHeaders());
-  const revocation = new Revocation(store, sessions, verifier);
-  // RFC 7592 deletion takes everything the client held with it.
-  provider.on('registration_delete.success', (_ctx, client) => {
-    void revocation.revokeClient(client.clientId).catch((error: unknown) => logger.error({ err: error }, 'revoking a deleted client failed'));
-    void audit(store, { event: 'client.deleted', actor: `client:${client.clientId}`, subject: client.clientId });
-  });
-  provider.on('registration_create.success', (ctx, client) => {
-    void audit(store, { event: 'client.registered', actor: `client:${client.clientId}`, subject: client.clientId, ip: ctx.ip, detail: { name: client.clientName } });
-  });
-  provider.on('grant.revoked', (_ctx, grantId) => verifier.forget({ grantId }));
-
   app.use(cors());
-  const mcpAuth = new McpAuth(config, verifier, registry);
-  const guard = new RequestGuard(config);
-  app.use(mcpEndpoint({ config, auth: mcpAuth, sessions, buildServer, guard }));
-  app.use(legacySseEndpoints({ config, store, auth: mcpAuth, buildServer, guard }));
+  app.use(mcpEndpoint({ config, auth: mcpAuth, sessions, buildServer, guard, onMessages: (messages, era) => countMessages(metrics, messages, era) }));
+  app.use(legacySse.middleware);
   app.use(assets(['gatehouse.css']));
-  app.use(healthRoutes(store).routes());
+  app.use(healthRoutes(store, () => inFlight.stopping).routes());
+  app.use(metricsRoute(metrics, config.metricsToken).routes());
   app.use(protectedResourceRoutes(config).routes());
+  app.use(authorizationRateLimits(rateLimits));
   app.use(authorizationRequestEdge(registrationPolicy));
-  app.use(interactionRoutes({ provider, store, csrf }).routes());
+  app.use(interactionRoutes({ provider, store, csrf, onLoginFailure: (reason) => metrics.authFailure(`login_${reason}`) }).routes());
   app.use(setupRoutes({ store, csrf }).routes());
   app.use(compose(provider.middleware as Koa.Middleware[]));
   app.use(notFound());
@@ -155,10 +168,27 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const sweeper = setInterval(() => {
     void sweepExpiredModels(store).catch(() => {});
     void sessions.pruneStored().catch(() => {});
+    void sweepRateLimits(store).catch(() => {});
   }, 10 * 60_000);
   sweeper.unref();
 
-  let servers: Server[] = [];
+  const servers: Server[] = [];
+  let closing: Promise<void> | undefined;
+  async function shutDown(graceMs: number): Promise<void> {
+    inFlight.stopping = true;
+    clearInterval(sweeper);
+    const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+    for (const server of servers) server.closeIdleConnections();
+    sessions.closeStreams();
+    legacySse.closeAll();
+    const drained = await inFlight.drained(graceMs);
+    if (!drained) logger.warn({ stillRunning: inFlight.size }, 'shutdown grace period over; cutting off what is left');
+    await sessions.closeAll(0);
+    for (const server of servers) server.closeAllConnections();
+    await Promise.all(closed);
+    if (!options.store) await store.close();
+  }
+
   return {
     app,
     store,
@@ -167,16 +197,58 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     verifier,
     registry,
     revocation,
+    metrics,
     attach(server) {
       servers.push(server);
       server.on('request', app.callback());
     },
-    async close() {
-      clearInterval(sweeper);
-      await sessions.closeAll(config.shutdownGraceMs);
-      await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-      servers = [];
-      if (!options.store) await store.close();
+    close(graceMs = config.shutdownGraceMs) {
+      closing ??= shutDown(graceMs);
+      return closing;
     },
   };
+}
+
+/** Exposes counts the components keep as Prometheus series. */
+function registerMetrics(metrics: Metrics, sessions: SessionManager, rateLimits: RateLimits): void {
+  metrics.gauge('gatehouse_mcp_sessions_live', 'Legacy MCP sessions held in this process', () => sessions.liveCount);
+  metrics.gauge('gatehouse_mcp_sessions_stored', 'Legacy MCP sessions in the Store (all instances)', () => sessions.storedCount());
+  metrics.counter('gatehouse_mcp_sessions_created_total', 'Sessions opened by initialize', () => sessions.stats.created);
+  metrics.counter('gatehouse_mcp_session_rebuilds_total', 'Sessions rebuilt from the Store after a restart, eviction or on another instance', () => sessions.stats.rebuilt);
+  metrics.counter('gatehouse_mcp_session_evictions_total', 'Idle sessions that left memory (their records stay)', () => sessions.stats.evicted);
+  metrics.counter('gatehouse_mcp_sessions_ended_total', 'Sessions ended by DELETE', () => sessions.stats.ended);
+  metrics.labelledCounter('gatehouse_rate_limited_total', 'Requests refused by a rate limit', 'limit', {
+    register: () => rateLimits.refused.register,
+    token: () => rateLimits.refused.token,
+    login: () => rateLimits.refused.login,
+    mcp: () => rateLimits.refused.mcp,
+  });
+}
+
+function countMessages(metrics: Metrics, messages: readonly JSONRPCMessage[], era: 'legacy' | 'modern'): void {
+  for (const message of messages) {
+    if (!('method' in message)) continue;
+    const tool = message.method === 'tools/call' ? String((message.params as { name?: unknown } | undefined)?.name ?? '') : '';
+    metrics.mcpRequest(message.method, tool, era);
+  }
+}
+
+/** What the authorization server does that other parts must hear about. */
+function observeProvider(
+  provider: Provider,
+  { store, logger, metrics, revocation, verifier }: { store: Store; logger: Logger; metrics: Metrics; revocation: Revocation; verifier: TokenVerifier },
+): void {
+  // RFC 7592 deletion takes everything the client held with it.
+  provider.on('registration_delete.success', (_ctx, client) => {
+    void revocation.revokeClient(client.clientId).catch((error: unknown) => logger.error({ err: error }, 'revoking a deleted client failed'));
+    void audit(store, { event: 'client.deleted', actor: `client:${client.clientId}`, subject: client.clientId });
+  });
+  provider.on('registration_create.success', (ctx, client) => {
+    logger.info({ client: client.clientId }, 'client registered');
+    void audit(store, { event: 'client.registered', actor: `client:${client.clientId}`, subject: client.clientId, ip: ctx.ip, detail: { name: client.clientName } });
+  });
+  provider.on('grant.revoked', (_ctx, grantId) => verifier.forget({ grantId }));
+  provider.on('grant.success', (ctx) => metrics.tokenIssued(String(ctx.oidc.params?.grant_type ?? 'unknown')));
+  provider.on('grant.error', (_ctx, error) => logger.info({ error: (error as { error?: string }).error }, 'token request refused'));
+  provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'authorization server error'));
 }

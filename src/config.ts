@@ -6,10 +6,10 @@ const onOff = (fallback: 'on' | 'off') =>
     .default(fallback)
     .transform((value) => value === 'on' || value === 'true' || value === '1');
 
-const list = () =>
+const list = (fallback = '') =>
   z
     .string()
-    .default('')
+    .default(fallback)
     .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
 
 /** Durations such as `15m`, `90d`, `3600` (seconds) → seconds. */
@@ -61,11 +61,13 @@ const EnvSchema = z.object({
   CIMD: onOff('on'),
   CIMD_ALLOW_PRIVATE_ADDRESSES: onOff('off'),
   SHUTDOWN_GRACE: duration('20s'),
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   RATE_LIMIT_REGISTER_PER_MINUTE: z.coerce.number().int().min(0).default(60),
   RATE_LIMIT_LOGIN_PER_MINUTE: z.coerce.number().int().min(0).default(30),
   RATE_LIMIT_TOKEN_PER_MINUTE: z.coerce.number().int().min(0).default(120),
   RATE_LIMIT_MCP_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
-  RATE_LIMIT_EXEMPT: list(),
+  // Anthropic's published outbound range: every Claude.ai user comes from it.
+  RATE_LIMIT_EXEMPT: list('160.79.104.0/21'),
 });
 
 export type Config = ReturnType<typeof buildConfig>;
@@ -141,5 +143,6 @@ function buildConfig(env: z.infer<typeof EnvSchema>) {
       exempt: env.RATE_LIMIT_EXEMPT,
     },
     shutdownGraceMs: env.SHUTDOWN_GRACE * 1000,
+    metricsToken: env.METRICS_TOKEN,
   };
 }

@@ -59,14 +59,20 @@ async function serve(config: Config): Promise<void> {
 
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      gatehouse.logger.warn({ signal }, 'second signal: stopping now');
+      process.exit(1);
+    }
     stopping = true;
-    gatehouse.logger.info({ signal }, 'shutting down');
+    gatehouse.logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: finishing requests in flight');
     await gatehouse.close();
+    gatehouse.logger.info('stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // A promise nobody awaited must not take every session's process down with it.
+  process.on('unhandledRejection', (reason) => gatehouse.logger.error({ err: reason }, 'unhandled rejection'));
 }
 
 async function main(argv: string[]): Promise<number> {

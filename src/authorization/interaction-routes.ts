@@ -15,6 +15,8 @@ interface Deps {
   provider: Provider;
   store: Store;
   csrf: Csrf;
+  /** Told of each refused sign-in (`password` or `locked`), for metrics. */
+  onLoginFailure?: (reason: 'password' | 'locked') => void;
 }
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -31,7 +33,7 @@ const OIDC_SCOPE_DESCRIPTIONS: Record<string, string> = {
  * only finds the interaction when this browser holds its cookie, so a page on
  * another site can neither submit these forms nor complete someone's flow.
  */
-export function interactionRoutes({ provider, store, csrf }: Deps): Router {
+export function interactionRoutes({ provider, store, csrf, onLoginFailure }: Deps): Router {
   const router = new Router();
 
   async function details(ctx: Context): Promise<Interaction | undefined> {
@@ -129,6 +131,7 @@ export function interactionRoutes({ provider, store, csrf }: Deps): Router {
     const result = await verifyLogin(store, email, form.password ?? '');
     if (!result.ok) {
       const locked = result.reason === 'locked';
+      onLoginFailure?.(locked ? 'locked' : 'password');
       await audit(store, { event: locked ? 'login.locked' : 'login.failed', subject: email.toLowerCase(), ip: ctx.ip, detail: { client: client.clientId } });
       if (locked) ctx.set('Retry-After', String(Math.ceil((result.retryAfterMs ?? 60_000) / 1000)));
       const error = locked

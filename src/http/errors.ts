@@ -1,4 +1,5 @@
 import type { Context, Middleware } from 'koa';
+import type { Logger } from './logging.ts';
 import { BodyError } from './body.ts';
 import { sendMessage } from './views.ts';
 
@@ -31,7 +32,7 @@ export function sendError(ctx: Context, status: number, message: string, oauthEr
  * in the right shape. Unexpected failures are logged with their stack and
  * answered 500 without details; nothing ever crashes the process.
  */
-export function errorHandler(): Middleware {
+export function errorHandler(logger: Logger): Middleware {
   return async (ctx, next) => {
     try {
       await next();
@@ -41,7 +42,7 @@ export function errorHandler(): Middleware {
       if (status && status >= 400 && status < 500 && (error as { expose?: boolean }).expose) {
         return sendError(ctx, status, (error as Error).message);
       }
-      ctx.state.log?.error({ err: error }, 'unhandled error');
+      logger.error({ err: error, path: ctx.path }, 'unhandled error');
       if (ctx.headerSent || !ctx.writable) return;
       sendError(ctx, 500, 'internal error', 'server_error');
     }

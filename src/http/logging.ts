@@ -1,11 +1,16 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import { pino, type Logger } from 'pino';
+import type { Metrics } from '../ops/metrics.ts';
 
 export type { Logger };
 
+/** The request a log line was written for, wherever in the code it was written. */
+const requestContext = new AsyncLocalStorage<{ requestId: string }>();
+
 /**
- * Paths pino blanks wherever they appear. Request logging below never writes
+ * Paths pino blanks wherever they appear. Request logging never writes
  * headers, bodies or query strings in the first place; this is the net under it.
  */
 const REDACT = [
@@ -30,7 +35,15 @@ const REDACT = [
 ];
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: undefined }, destination as never);
+  return pino(
+    {
+      level,
+      redact: { paths: REDACT, censor: '[redacted]' },
+      base: undefined,
+      mixin: () => requestContext.getStore() ?? {},
+    },
+    destination as never,
+  );
 }
 
 /** Paths that carry a secret in a segment are logged with the segment elided. */
@@ -38,21 +51,25 @@ function loggablePath(path: string): string {
   return path.startsWith('/setup/') ? '/setup/:token' : path;
 }
 
-/** One line per request: method, path (never the query), status, time, request id. */
-export function requestLog(logger: Logger): Middleware {
+/**
+ * One line per request (method, path without the query, status, time) and the
+ * request metrics. Every log line written while the request is handled carries
+ * its request id.
+ */
+export function observeRequests(logger: Logger, metrics: Metrics): Middleware {
   return async (ctx, next) => {
     const started = performance.now();
-    const requestId = ctx.get('x-request-id').slice(0, 64) || randomUUID();
-    ctx.state.requestId = requestId;
-    ctx.state.log = logger.child({ requestId });
+    const requestId = /^[\w.-]{1,64}$/.test(ctx.get('x-request-id')) ? ctx.get('x-request-id') : randomUUID();
     ctx.set('X-Request-Id', requestId);
-    try {
-      await next();
-    } finally {
-      ctx.state.log.info(
-        { method: ctx.method, path: loggablePath(ctx.path), status: ctx.status, ms: Math.round((performance.now() - started) * 10) / 10 },
-        'request',
-      );
-    }
+    await requestContext.run({ requestId }, async () => {
+      try {
+        await next();
+      } finally {
+        const seconds = (performance.now() - started) / 1000;
+        const streamed = String(ctx.response.get('content-type')).startsWith('text/event-stream');
+        metrics.httpRequest(ctx.path, ctx.method, ctx.status, streamed ? undefined : seconds);
+        logger.info({ method: ctx.method, path: loggablePath(ctx.path), status: ctx.status, ms: Math.round(seconds * 10_000) / 10 }, 'request');
+      }
+    });
   };
 }

@@ -24,6 +24,8 @@ export interface McpEndpointDeps {
   sessions: SessionManager;
   buildServer: ServerFactory;
   guard: RequestGuard;
+  /** Told of each JSON-RPC message accepted for dispatch, for metrics. */
+  onMessages?: (messages: readonly JSONRPCMessage[], era: 'legacy' | 'modern') => void;
 }
 
 function jsonRpcError(ctx: Context, status: number, code: number, message: string): void {
@@ -113,9 +115,10 @@ export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
       // Modern traffic (or a modern request the SDK will refuse with its own
       // precise error): authenticated on every request, no sessions.
       const principal = await auth.bearer(ctx);
-      if (!principal) return;
+      if (!principal || !(await auth.admit(ctx, principal))) return;
       const missing = auth.missingScopes(principal, messages);
       if (missing) return auth.insufficientScope(ctx, missing);
+      deps.onMessages?.(messages, 'modern');
       if (!ctx.get('content-type')) ctx.request.headers['content-type'] = 'application/json';
       const response = await modernHandler.fetch(toWebRequest(ctx, config.issuer, read.raw), {
         authInfo: toAuthInfo(principal, config.resource),
@@ -133,9 +136,10 @@ export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
       // session id along (Claude.ai re-initializes before tool calls).
       if (messages.length > 1) return jsonRpcError(ctx, 400, -32600, 'Invalid Request: initialize must be sent alone');
       const principal = await auth.bearer(ctx);
-      if (!principal) return;
+      if (!principal || !(await auth.admit(ctx, principal))) return;
       const missing = auth.missingScopes(principal, messages);
       if (missing) return auth.insufficientScope(ctx, missing);
+      deps.onMessages?.(messages, 'legacy');
       const session = await sessions.create(initialize, principal);
       const request = toWebRequest(ctx, config.issuer);
       return writeWebResponse(ctx, await session.transport.handlePost({ messages, authInfo: toAuthInfo(principal, config.resource), request, mode, signal: request.signal }));
@@ -155,9 +159,10 @@ export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
     }
 
     const resolved = await onSession(ctx, sessionId);
-    if (!resolved) return;
+    if (!resolved || !(await auth.admit(ctx, resolved.principal))) return;
     const missing = auth.missingScopes(resolved.principal, messages);
     if (missing) return auth.insufficientScope(ctx, missing);
+    deps.onMessages?.(messages, 'legacy');
     const request = toWebRequest(ctx, config.issuer);
     const response = await resolved.session.transport.handlePost({
       messages,
@@ -177,7 +182,7 @@ export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
       return jsonRpcError(ctx, 405, -32000, 'Method not allowed: a server-sent event stream needs a session (send initialize first)');
     }
     const resolved = await onSession(ctx, sessionId);
-    if (!resolved) return;
+    if (!resolved || !(await auth.admit(ctx, resolved.principal))) return;
     return writeWebResponse(ctx, resolved.session.transport.openStandaloneStream());
   }
 

@@ -63,12 +63,12 @@ export interface LegacySseDeps {
  * authentication as /mcp. A session lives exactly as long as its stream, on
  * the instance that holds it, so it is not rebuilt elsewhere.
  */
-export function legacySseEndpoints({ config, store, auth, buildServer, guard }: LegacySseDeps): Middleware {
+export function legacySseEndpoints({ config, store, auth, buildServer, guard }: LegacySseDeps): { middleware: Middleware; closeAll(): void } {
   const sessions = new Map<string, SseSession>();
 
   async function open(ctx: Context): Promise<void> {
     const principal = await auth.bearer(ctx);
-    if (!principal) return;
+    if (!principal || !(await auth.admit(ctx, principal))) return;
     const missing = auth.missingScopes(principal, []);
     if (missing) return auth.insufficientScope(ctx, missing);
 
@@ -121,6 +121,7 @@ export function legacySseEndpoints({ config, store, auth, buildServer, guard }: 
       ctx.body = { jsonrpc: '2.0', id: null, error: { code: error instanceof BodyError ? -32600 : -32700, message: error instanceof BodyError ? error.message : 'Parse error' } };
       return;
     }
+    if (!(await auth.admit(ctx, result.principal))) return;
     const messages = (Array.isArray(body) ? body : [body]) as JSONRPCMessage[];
     const missing = auth.missingScopes(result.principal, messages);
     if (missing) return auth.insufficientScope(ctx, missing);
@@ -129,7 +130,7 @@ export function legacySseEndpoints({ config, store, auth, buildServer, guard }: 
     ctx.body = 'Accepted';
   }
 
-  return async (ctx, next) => {
+  const middleware: Middleware = async (ctx, next) => {
     const route = ctx.path === '/sse' && ctx.method === 'GET' ? open : ctx.path === '/messages' && ctx.method === 'POST' ? post : undefined;
     if (!route) return next();
     const refusal = guard.refusal(ctx.get('host') || undefined, ctx.get('origin') || undefined);
@@ -139,5 +140,13 @@ export function legacySseEndpoints({ config, store, auth, buildServer, guard }: 
       return;
     }
     return route(ctx);
+  };
+
+  return {
+    middleware,
+    /** Ends every stream; these sessions cannot outlive them. */
+    closeAll: () => {
+      for (const session of sessions.values()) void session.close();
+    },
   };
 }

@@ -2,6 +2,7 @@ import { isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/ser
 import type { Context } from 'koa';
 import { BASE_SCOPE } from '../authorization/scopes.ts';
 import type { Config } from '../config.ts';
+import type { RateLimits } from '../http/rate-limits.ts';
 import { hasScopes, samePrincipal, type Principal } from './principal.ts';
 import { bearerChallenge } from './protected-resource.ts';
 import type { TokenVerifier, Verification } from './token-verifier.ts';
@@ -27,10 +28,26 @@ export class McpAuth {
     private readonly config: Config,
     private readonly verifier: TokenVerifier,
     private readonly registry: ToolRegistry,
+    private readonly rateLimits: RateLimits,
+    private readonly onFailure: (reason: string) => void = () => {},
   ) {}
+
+  /**
+   * Counts the request against the principal's /mcp rate limit (per person
+   * and client, never per IP); answers 429 with Retry-After when over it.
+   */
+  async admit(ctx: Context, principal: Principal): Promise<boolean> {
+    const wait = await this.rateLimits.take('mcp', `${principal.userId}:${principal.clientId}`);
+    if (wait === undefined) return true;
+    ctx.status = 429;
+    ctx.set('Retry-After', String(wait));
+    ctx.body = { jsonrpc: '2.0', id: null, error: { code: -32000, message: `Rate limit exceeded; retry after ${wait} seconds` } };
+    return false;
+  }
 
   /** 401 with `WWW-Authenticate: Bearer resource_metadata=…, scope=…` (plus `error` when a token was presented). */
   challenge(ctx: Context, failure: Failure): void {
+    this.onFailure(`bearer_${failure.reason}`);
     const presented = failure.reason !== 'missing';
     ctx.status = 401;
     ctx.set('WWW-Authenticate', bearerChallenge(this.config, presented ? { error: 'invalid_token', description: failure.description } : {}));

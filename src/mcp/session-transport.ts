@@ -141,6 +141,10 @@ export class SessionTransport implements Transport {
     return new Response(stream.readable, { status: 200, headers: { ...SSE_HEADERS, 'mcp-session-id': this.sessionId } });
   }
 
+  closeStandaloneStream(): void {
+    this.standalone?.close();
+  }
+
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
       const id = message.id;

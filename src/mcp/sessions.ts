@@ -53,6 +53,8 @@ export interface SessionManagerOptions {
   keepAliveMs: number;
   /** How long a cached session is trusted before the Store is asked again (bounds cross-instance DELETE). */
   confirmEveryMs: number;
+  /** Told how long each DELETEd session waited for its calls in flight. */
+  onDrained?: (seconds: number) => void;
 }
 
 export function hashSessionId(id: string): string {
@@ -184,9 +186,13 @@ export class SessionManager {
     session.closing = true;
     await this.options.store.run('DELETE FROM mcp_sessions WHERE id_hash = ?', [session.idHash]);
     this.stats.ended++;
+    const started = performance.now();
     void session.transport
       .drain(this.options.deleteGraceMs)
-      .then(() => this.forget(session))
+      .then(() => {
+        this.options.onDrained?.((performance.now() - started) / 1000);
+        this.forget(session);
+      })
       .catch(() => {});
   }
 
@@ -204,6 +210,11 @@ export class SessionManager {
   async pruneStored(): Promise<number> {
     const { changes } = await this.options.store.run('DELETE FROM mcp_sessions WHERE last_used_at < ?', [Date.now() - this.options.maxAgeMs]);
     return changes;
+  }
+
+  /** Ends every standalone GET stream, so clients reconnect (elsewhere, when this process is stopping). */
+  closeStreams(): void {
+    for (const session of this.live.values()) session.transport.closeStandaloneStream();
   }
 
   /** Closes every live transport (process shutdown); the records stay, so sessions resume elsewhere. */

@@ -1,0 +1,110 @@
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import type { Context, Middleware } from 'koa';
+import { RateLimiterRes } from 'rate-limiter-flexible';
+import type { Config } from '../config.ts';
+import type { Store } from '../store/store.ts';
+import { sendError } from './errors.ts';
+import { StoreRateLimiter } from './rate-limit-store.ts';
+import { peekBody } from './replayable-body.ts';
+
+export type LimitName = 'register' | 'token' | 'login' | 'mcp';
+
+/** IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is the IPv4 address it carries. */
+function plainIp(ip: string): string {
+  return ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+}
+
+function exemptions(ranges: string[]): BlockList {
+  const list = new BlockList();
+  for (const range of ranges) {
+    const [address = '', bits] = range.split('/');
+    const type = isIPv6(address) ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(bits), type);
+  }
+  return list;
+}
+
+/**
+ * Who may ask how often, counted in the Store so every instance shares the
+ * counts. Limits keyed by IP (registration, sign-in) are generous and skip the
+ * exempt ranges: every Claude.ai user arrives from Anthropic's addresses and
+ * registers a client per connection. The token endpoint counts per client and
+ * /mcp per principal, so hosted clients never starve each other.
+ */
+export class RateLimits {
+  private readonly limiters: Partial<Record<LimitName, StoreRateLimiter>> = {};
+  private readonly exempt: BlockList;
+  /** Refusals per limit, for /metrics. */
+  readonly refused: Record<LimitName, number> = { register: 0, token: 0, login: 0, mcp: 0 };
+
+  constructor(store: Store, config: Config) {
+    const perMinute: Record<LimitName, number> = {
+      register: config.rateLimits.registerPerMinute,
+      token: config.rateLimits.tokenPerMinute,
+      login: config.rateLimits.loginPerMinute,
+      mcp: config.rateLimits.mcpPerMinute,
+    };
+    for (const [name, points] of Object.entries(perMinute) as [LimitName, number][]) {
+      if (points > 0) this.limiters[name] = new StoreRateLimiter(store, { keyPrefix: `rl:${name}`, points, duration: 60 });
+    }
+    this.exempt = exemptions(config.rateLimits.exempt);
+  }
+
+  isExempt(ip: string): boolean {
+    const address = plainIp(ip);
+    return this.exempt.check(address, isIPv6(address) ? 'ipv6' : 'ipv4');
+  }
+
+  /** Counts one request; resolves to the seconds to wait when over the limit, else undefined. */
+  async take(name: LimitName, key: string): Promise<number | undefined> {
+    const limiter = this.limiters[name];
+    if (!limiter) return undefined;
+    try {
+      await limiter.consume(key);
+      return undefined;
+    } catch (result) {
+      if (!(result instanceof RateLimiterRes)) throw result;
+      this.refused[name]++;
+      return Math.max(1, Math.ceil(result.msBeforeNext / 1000));
+    }
+  }
+
+  /** For IP-keyed limits: exempt ranges are never counted. */
+  async takeForIp(name: LimitName, ip: string): Promise<number | undefined> {
+    return this.isExempt(ip) ? undefined : this.take(name, plainIp(ip));
+  }
+}
+
+const SIGN_IN = /^\/(interaction\/[^/]+\/login|login)$/;
+
+/** Client id of a token request: from HTTP Basic credentials, else from the form. */
+async function tokenClientId(ctx: Context): Promise<string | undefined> {
+  const basic = /^Basic\s+(.+)$/i.exec(ctx.get('authorization'));
+  if (basic) {
+    const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
+    return decodeURIComponent(decoded.split(':')[0] ?? '') || undefined;
+  }
+  if (!ctx.is('application/x-www-form-urlencoded')) return undefined;
+  const body = await peekBody(ctx.req, 56 * 1024);
+  return body ? (new URLSearchParams(body.toString('utf8')).get('client_id') ?? undefined) : undefined;
+}
+
+/** Rate limits for the authorization server's endpoints and the sign-in forms. */
+export function authorizationRateLimits(limits: RateLimits): Middleware {
+  return async (ctx, next) => {
+    if (ctx.method !== 'POST') return next();
+    let wait: number | undefined;
+    if (ctx.path === '/register') {
+      wait = await limits.takeForIp('register', ctx.ip);
+    } else if (ctx.path === '/token') {
+      const clientId = await tokenClientId(ctx);
+      wait = await limits.take('token', clientId ? `client:${clientId}` : `ip:${ctx.ip}`);
+    } else if (SIGN_IN.test(ctx.path)) {
+      wait = await limits.takeForIp('login', ctx.ip);
+    }
+    if (wait === undefined) return next();
+    ctx.set('Retry-After', String(wait));
+    sendError(ctx, 429, `Too many requests. Try again in ${wait} seconds.`, 'rate_limited');
+  };
+}

@@ -1,0 +1,134 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Turns a request path into a bounded route label (ids and tokens never become label values). */
+export function routeOf(path: string): string {
+  if (path === '/mcp' || path === '/mcp/') return '/mcp';
+  if (path.startsWith('/.well-known/')) return path.startsWith('/.well-known/oauth-protected-resource') ? '/.well-known/oauth-protected-resource' : '/.well-known/*';
+  if (path.startsWith('/interaction/')) return path.endsWith('/login') ? '/interaction/:uid/login' : path.endsWith('/consent') ? '/interaction/:uid/consent' : '/interaction/:uid';
+  if (path.startsWith('/register/')) return '/register/:client_id';
+  if (path.startsWith('/setup/')) return '/setup/:token';
+  if (path.startsWith('/admin')) return '/admin';
+  if (path.startsWith('/assets/')) return '/assets';
+  const known = ['/sse', '/messages', '/authorize', '/token', '/register', '/revoke', '/introspect', '/jwks', '/userinfo', '/logout', '/login', '/account', '/healthz', '/readyz', '/metrics'];
+  return known.includes(path) ? path : 'other';
+}
+
+/** Counters a component keeps itself; read at scrape time so it need not know about Prometheus. */
+type Tally = () => number;
+
+/**
+ * Gatehouse's Prometheus metrics, on a registry of its own (so several
+ * instances in one test process do not collide), plus Node's default process
+ * metrics (event-loop lag, memory, handles).
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly httpRequests = new Counter({
+    name: 'gatehouse_http_requests_total',
+    help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status'],
+    registers: [this.registry],
+  });
+  private readonly httpDuration = new Histogram({
+    name: 'gatehouse_http_request_duration_seconds',
+    help: 'Time to the end of the response, by route and method (event streams excluded)',
+    labelNames: ['route', 'method'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  private readonly mcpRequests = new Counter({
+    name: 'gatehouse_mcp_requests_total',
+    help: 'MCP JSON-RPC requests and notifications by method, tool (for tools/call) and protocol era',
+    labelNames: ['method', 'tool', 'era'],
+    registers: [this.registry],
+  });
+  private readonly authFailures = new Counter({
+    name: 'gatehouse_auth_failures_total',
+    help: 'Refused credentials by reason (bearer tokens at /mcp, passwords at sign-in)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  private readonly tokensIssued = new Counter({
+    name: 'gatehouse_tokens_issued_total',
+    help: 'Successful token endpoint requests by grant type',
+    labelNames: ['grant_type'],
+    registers: [this.registry],
+  });
+  private readonly deleteDrains = new Histogram({
+    name: 'gatehouse_mcp_delete_drain_seconds',
+    help: 'How long a DELETEd session waited for its calls in flight to finish',
+    buckets: [0, 0.01, 0.1, 0.5, 1, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
+  }
+
+  httpRequest(path: string, method: string, status: number, seconds: number | undefined): void {
+    const route = routeOf(path);
+    this.httpRequests.inc({ route, method, status: String(status) });
+    if (seconds !== undefined) this.httpDuration.observe({ route, method }, seconds);
+  }
+
+  mcpRequest(method: string, tool: string, era: 'legacy' | 'modern'): void {
+    this.mcpRequests.inc({ method, tool, era });
+  }
+
+  authFailure(reason: string): void {
+    this.authFailures.inc({ reason });
+  }
+
+  tokenIssued(grantType: string): void {
+    this.tokensIssued.inc({ grant_type: grantType });
+  }
+
+  deleteDrained(seconds: number): void {
+    this.deleteDrains.observe(seconds);
+  }
+
+  /** A gauge whose value is read when Prometheus scrapes. */
+  gauge(name: string, help: string, read: () => number | Promise<number>): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      async collect() {
+        this.set(await read());
+      },
+    });
+  }
+
+  /** A counter a component keeps as a plain number, exported as it grows. */
+  counter(name: string, help: string, tally: Tally): void {
+    let last = 0;
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const now = tally();
+        this.inc(now - last);
+        last = now;
+      },
+    });
+  }
+
+  /** The same, for a family of numbers told apart by one label. */
+  labelledCounter(name: string, help: string, label: string, tallies: Record<string, Tally>): void {
+    const last = new Map<string, number>();
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [this.registry],
+      collect() {
+        for (const [value, tally] of Object.entries(tallies)) {
+          const now = tally();
+          this.inc({ [label]: value }, now - (last.get(value) ?? 0));
+          last.set(value, now);
+        }
+      },
+    });
+  }
+}
