@@ -108,6 +108,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const cookieKeys = provider.keys as string[];
   const csrf = new Csrf(cookieKeys[0]!);
 
+  const metrics = new Metrics();
   const registry = options.registry ?? new ToolRegistry();
   registry.addModule(builtinModule);
   await registry.loadModules(config.mcp.toolModules);
@@ -131,9 +132,9 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     deleteGraceMs: config.mcp.deleteGraceMs,
     keepAliveMs: config.mcp.keepAliveMs,
     confirmEveryMs: config.mcp.grantCheckCacheMs,
+    onDrained: (seconds) => metrics.deleteDrained(seconds),
   });
 
-  const metrics = new Metrics();
   const rateLimits = new RateLimits(store, config);
   const revocation = new Revocation(store, sessions, verifier);
   registerMetrics(metrics, sessions, rateLimits);

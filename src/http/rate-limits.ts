@@ -6,8 +6,21 @@ import type { Store } from '../store/store.ts';
 import { sendError } from './errors.ts';
 import { StoreRateLimiter } from './rate-limit-store.ts';
 import { peekBody } from './replayable-body.ts';
+import { LruCache } from '../util/lru-cache.ts';
 
 export type LimitName = 'register' | 'token' | 'login' | 'mcp';
+
+/** How stale a busy key's shared count may get before this instance adds its share. */
+const SYNC_EVERY_MS = 1000;
+
+/** This instance's view of one busy key: the shared total it last read, plus what it counted since. */
+interface Tally {
+  total: number;
+  unsynced: number;
+  syncedAt: number;
+  resetAt: number;
+  syncing?: Promise<void>;
+}
 
 /** IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is the IPv4 address it carries. */
 function plainIp(ip: string): string {
@@ -34,6 +47,7 @@ function exemptions(ranges: string[]): BlockList {
  */
 export class RateLimits {
   private readonly limiters: Partial<Record<LimitName, StoreRateLimiter>> = {};
+  private readonly tallies = new LruCache<string, Tally>(50_000);
   private readonly exempt: BlockList;
   /** Refusals per limit, for /metrics. */
   readonly refused: Record<LimitName, number> = { register: 0, token: 0, login: 0, mcp: 0 };
@@ -68,6 +82,49 @@ export class RateLimits {
       this.refused[name]++;
       return Math.max(1, Math.ceil(result.msBeforeNext / 1000));
     }
+  }
+
+  /**
+   * The /mcp limit, counted on the hot path without a query per call: each
+   * instance counts locally and adds its count to the shared one in the Store
+   * at least once a second (and whenever a tenth of the allowance has been
+   * used), then decides with the shared total plus its own unsynced share.
+   * Several instances together can overshoot by at most what each counts
+   * between two syncs.
+   */
+  async takeBatched(name: LimitName, key: string): Promise<number | undefined> {
+    const limiter = this.limiters[name];
+    if (!limiter) return undefined;
+    const now = Date.now();
+    const slot = `${name}:${key}`;
+    let tally = this.tallies.get(slot);
+    if (!tally || now >= tally.resetAt) {
+      tally = { total: 0, unsynced: 0, syncedAt: 0, resetAt: Number.MAX_SAFE_INTEGER };
+      this.tallies.set(slot, tally);
+    }
+    tally.unsynced++;
+    if (!tally.syncing && (now - tally.syncedAt >= SYNC_EVERY_MS || tally.unsynced >= limiter.points / 10)) {
+      const current = tally;
+      const share = current.unsynced;
+      current.unsynced = 0;
+      current.syncing = limiter.penalty(key, share).then(
+        (result) => {
+          current.total = result.consumedPoints;
+          current.syncedAt = Date.now();
+          current.resetAt = current.syncedAt + result.msBeforeNext;
+          current.syncing = undefined;
+        },
+        () => {
+          // The Store did not answer: keep the count for the next sync and let calls through.
+          current.unsynced += share;
+          current.syncing = undefined;
+        },
+      );
+      await current.syncing;
+    }
+    if (tally.total + tally.unsynced <= limiter.points) return undefined;
+    this.refused[name]++;
+    return Math.max(1, Math.ceil((tally.resetAt - now) / 1000));
   }
 
   /** For IP-keyed limits: exempt ranges are never counted. */

@@ -39,6 +39,16 @@ export async function writeWebResponse(ctx: Context, response: Response): Promis
   }
 }
 
+/** Aborts when the client goes away before its answer is complete. */
+export function clientGone(ctx: Context): AbortSignal {
+  const controller = new AbortController();
+  ctx.res.once('close', () => {
+    // 'close' also follows a completed response; only an unfinished one means the client left.
+    if (!ctx.res.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
 /** Headers that describe the original connection or body framing, not the request. */
 const NOT_FORWARDED = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer']);
 
@@ -49,15 +59,10 @@ export function toWebRequest(ctx: Context, origin: string, body?: string): Reque
     if (value === undefined || NOT_FORWARDED.has(name)) continue;
     headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
-  const controller = new AbortController();
-  ctx.res.once('close', () => {
-    // 'close' also follows a completed response; only an unfinished one means the client left.
-    if (!ctx.res.writableFinished) controller.abort();
-  });
   return new Request(`${origin}${ctx.url}`, {
     method: ctx.method,
     headers,
     ...(body !== undefined ? { body } : {}),
-    signal: controller.signal,
+    signal: clientGone(ctx),
   });
 }

@@ -10,7 +10,7 @@ import {
 import type { Context, Middleware } from 'koa';
 import type { Config } from '../config.ts';
 import { BodyError, readRawBody } from '../http/body.ts';
-import { toWebRequest, writeWebResponse } from '../http/web-response.ts';
+import { clientGone, toWebRequest, writeWebResponse } from '../http/web-response.ts';
 import type { McpAuth } from './mcp-auth.ts';
 import { toAuthInfo, type Principal } from './principal.ts';
 import type { RequestGuard } from './request-guard.ts';
@@ -141,8 +141,7 @@ export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
       if (missing) return auth.insufficientScope(ctx, missing);
       deps.onMessages?.(messages, 'legacy');
       const session = await sessions.create(initialize, principal);
-      const request = toWebRequest(ctx, config.issuer);
-      return writeWebResponse(ctx, await session.transport.handlePost({ messages, authInfo: toAuthInfo(principal, config.resource), request, mode, signal: request.signal }));
+      return writeWebResponse(ctx, await session.transport.handlePost({ messages, authInfo: toAuthInfo(principal, config.resource), mode, signal: clientGone(ctx) }));
     }
 
     if (!sessionId) {
@@ -163,13 +162,13 @@ export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
     const missing = auth.missingScopes(resolved.principal, messages);
     if (missing) return auth.insufficientScope(ctx, missing);
     deps.onMessages?.(messages, 'legacy');
-    const request = toWebRequest(ctx, config.issuer);
+    // No web Request is built for the session path: tools get the principal
+    // from authInfo, and building one costs more than the rest of the call.
     const response = await resolved.session.transport.handlePost({
       messages,
       authInfo: toAuthInfo(resolved.principal, config.resource),
-      request,
       mode,
-      signal: request.signal,
+      signal: clientGone(ctx),
     });
     return writeWebResponse(ctx, response);
   }

@@ -37,7 +37,7 @@ export class McpAuth {
    * and client, never per IP); answers 429 with Retry-After when over it.
    */
   async admit(ctx: Context, principal: Principal): Promise<boolean> {
-    const wait = await this.rateLimits.take('mcp', `${principal.userId}:${principal.clientId}`);
+    const wait = await this.rateLimits.takeBatched('mcp', `${principal.userId}:${principal.clientId}`);
     if (wait === undefined) return true;
     ctx.status = 429;
     ctx.set('Retry-After', String(wait));

@@ -98,9 +98,6 @@ export async function revokePersonalAccessToken(store: Store, id: string, userId
   return changes === 1;
 }
 
-/** Records use at most once a minute per token, to keep writes off the hot path. */
-export async function touchPat(store: Store, id: string, lastUsedAt: number | null): Promise<void> {
-  const now = Date.now();
-  if (lastUsedAt && now - lastUsedAt < 60_000) return;
-  await store.run('UPDATE personal_access_tokens SET last_used_at = ? WHERE id = ?', [now, id]);
+export async function touchPat(store: Store, id: string): Promise<void> {
+  await store.run('UPDATE personal_access_tokens SET last_used_at = ? WHERE id = ?', [Date.now(), id]);
 }

@@ -33,6 +33,7 @@ export class TokenVerifier {
   private keysLoadedAt = 0;
   private readonly verified = new LruCache<string, Principal>(20_000);
   private readonly liveness = new LruCache<string, { live: boolean; at: number }>(50_000);
+  private readonly lastTouched = new LruCache<string, number>(10_000);
 
   constructor(private readonly options: TokenVerifierOptions) {}
 
@@ -108,22 +109,40 @@ export class TokenVerifier {
     return this.jwks;
   }
 
+  /**
+   * A personal access token is looked up by its hash once; after that, like a
+   * JWT, only its liveness is re-checked (every `livenessCacheMs`), so a
+   * revocation lands within that bound and a busy token costs no query per call.
+   */
   private async verifyPat(token: string): Promise<Verification> {
+    const known = this.verified.get(token);
+    if (known) {
+      this.touch(known.patId!);
+      return this.stillValid(known);
+    }
     const pat = await findActivePat(this.options.store, token);
     if (!pat) return { ok: false, reason: 'invalid', description: 'the personal access token is unknown, expired or revoked' };
-    void touchPat(this.options.store, pat.id, pat.lastUsedAt).catch(() => {});
-    this.liveness.set(`pat:${pat.id}`, { live: true, at: Date.now() });
-    return {
-      ok: true,
-      principal: {
-        kind: 'pat',
-        userId: pat.userId,
-        clientId: `pat:${pat.id}`,
-        scopes: pat.scopes,
-        expiresAt: pat.expiresAt ?? Number.MAX_SAFE_INTEGER,
-        patId: pat.id,
-      },
+    const principal: Principal = {
+      kind: 'pat',
+      userId: pat.userId,
+      clientId: `pat:${pat.id}`,
+      scopes: pat.scopes,
+      expiresAt: pat.expiresAt ?? Number.MAX_SAFE_INTEGER,
+      patId: pat.id,
     };
+    this.verified.set(token, principal);
+    this.liveness.set(`pat:${pat.id}`, { live: true, at: Date.now() });
+    this.lastTouched.set(pat.id, pat.lastUsedAt ?? 0);
+    this.touch(pat.id);
+    return { ok: true, principal };
+  }
+
+  /** Records a token's use at most once a minute. */
+  private touch(patId: string): void {
+    const now = Date.now();
+    if (now - (this.lastTouched.get(patId) ?? 0) < 60_000) return;
+    this.lastTouched.set(patId, now);
+    void touchPat(this.options.store, patId).catch(() => {});
   }
 
   private grantLive(grantId: string | undefined): Promise<boolean> {

@@ -65,10 +65,19 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
   }
 
+  // Label sets repeat on every request: their prom-client children are looked up once.
+  private readonly requestChildren = new Map<string, { count: ReturnType<Counter['labels']>; time: ReturnType<Histogram['labels']> }>();
+
   httpRequest(path: string, method: string, status: number, seconds: number | undefined): void {
     const route = routeOf(path);
-    this.httpRequests.inc({ route, method, status: String(status) });
-    if (seconds !== undefined) this.httpDuration.observe({ route, method }, seconds);
+    const key = `${route} ${method} ${status}`;
+    let children = this.requestChildren.get(key);
+    if (!children) {
+      children = { count: this.httpRequests.labels(route, method, String(status)), time: this.httpDuration.labels(route, method) };
+      this.requestChildren.set(key, children);
+    }
+    children.count.inc();
+    if (seconds !== undefined) children.time.observe(seconds);
   }
 
   mcpRequest(method: string, tool: string, era: 'legacy' | 'modern'): void {

@@ -1,0 +1,66 @@
+import autocannon from 'autocannon';
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  total: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  connections: number;
+  /** Run for this long… */
+  seconds?: number;
+  /** …or until this many requests were sent. */
+  amount?: number;
+  method?: 'GET' | 'POST' | 'DELETE';
+  headers?: Record<string, string>;
+  /** The body; `[<id>]` in it becomes a fresh JSON-RPC id on every request. */
+  body?: string;
+  /** Per-connection headers (a session each, for example), by connection index. */
+  headersFor?: (connection: number) => Record<string, string>;
+  /** Builds each request's body; `context` is shared by a request and its answer. */
+  bodyFor?: (context: Record<string, unknown>) => string;
+  onBody?: (context: Record<string, unknown>, status: number, body: string) => void;
+}
+
+/** One load run with autocannon; latencies in milliseconds. */
+export async function load(options: LoadOptions): Promise<LoadResult> {
+  let connection = 0;
+  let id = 0;
+  const started = performance.now();
+  const result = await autocannon({
+    url: options.url,
+    connections: options.connections,
+    ...(options.amount ? { amount: options.amount } : { duration: options.seconds ?? 5 }),
+    method: options.method ?? 'POST',
+    headers: options.headers,
+    // autocannon's own idReplacement breaks per-client headers, so ids are numbered here.
+    setupClient: options.headersFor
+      ? (client: { setHeaders(headers: Record<string, string>): void }) => client.setHeaders({ ...(options.headers ?? {}), ...options.headersFor!(connection++) })
+      : undefined,
+    requests: [
+      {
+        setupRequest: (request: Record<string, unknown>, context: Record<string, unknown>) => ({
+          ...request,
+          body: options.bodyFor ? options.bodyFor(context) : options.body?.replace('"[<id>]"', String(++id)),
+        }),
+        ...(options.onBody
+          ? { onResponse: (status: number, body: string, context: Record<string, unknown>) => options.onBody!(context, status, body) }
+          : {}),
+      },
+    ],
+  } as autocannon.Options);
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    requestsPerSecond: Math.round(options.amount ? result.requests.total / seconds : result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    total: result.requests.total,
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * CPU profile of Gatehouse under tools/call load: `node --import tsx bench/profile.ts [jwt|session|pat|modern]`.
+ * Writes a .cpuprofile under ./profiles (open it in Chrome DevTools) and prints the hottest functions.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { findUserByEmail } from '../src/authorization/accounts.ts';
+import { createPersonalAccessToken } from '../src/mcp/personal-tokens.ts';
+import { openStore } from '../src/store/open.ts';
+import { discover, obtainCode, postForm, register } from '../test/helpers/oauth.ts';
+import { UserAgent } from '../test/helpers/user-agent.ts';
+import { ADMIN, freePort, tempDatabase } from './lib.ts';
+import { load } from './load.ts';
+
+const mode = process.argv[2] ?? 'jwt';
+execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+mkdirSync('profiles', { recursive: true });
+const port = await freePort();
+const databaseUrl = tempDatabase();
+const url = `http://127.0.0.1:${port}`;
+const child = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir=profiles', 'dist/gatehouse.js', 'serve'], {
+  env: { ...process.env, PORT: String(port), PUBLIC_URL: url, DATABASE_URL: databaseUrl, ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: 'warn', TOOLS_MODULES: 'bench/bench-tools.ts', RATE_LIMIT_MCP_PER_MINUTE: process.env.RATE_LIMIT_MCP_PER_MINUTE ?? '0' },
+  stdio: 'inherit',
+});
+for (let i = 0; i < 200 && !(await fetch(`${url}/readyz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+
+const redirect = 'http://127.0.0.1:49997/callback';
+const as = await discover(url);
+const client = await register(as, { redirect_uris: [redirect], token_endpoint_auth_method: 'none' });
+const { code, verifier } = await obtainCode(as, client, new UserAgent(), ADMIN, redirect);
+const jwt = String((await postForm(`${url}/token`, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirect, client_id: client.client_id })).json.access_token);
+const store = openStore(databaseUrl);
+const pat = (await createPersonalAccessToken(store, { userId: (await findUserByEmail(store, ADMIN.email))!.id, name: 'p', scopes: ['mcp:tools'], expiresAt: null })).token;
+await store.close();
+const token = mode === 'pat' ? pat : jwt;
+const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+let body = JSON.stringify({ jsonrpc: '2.0', id: '[<id>]', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' } } });
+let sessionId: string | undefined;
+if (mode === 'modern') {
+  Object.assign(headers, { authorization: `Bearer ${jwt}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' });
+  body = JSON.stringify({ jsonrpc: '2.0', id: '[<id>]', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' }, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'p', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} } } });
+} else {
+  const init = await fetch(`${url}/mcp`, { method: 'POST', headers: { ...headers, authorization: `Bearer ${token}` }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'p', version: '1' } } }) });
+  sessionId = init.headers.get('mcp-session-id')!;
+  headers['mcp-session-id'] = sessionId;
+  if (mode !== 'session') headers.authorization = `Bearer ${token}`;
+}
+console.log(await load({ url: `${url}/mcp`, connections: 16, seconds: Number(process.env.BENCH_SECONDS ?? 8), headers, body }));
+child.kill('SIGTERM');
+await new Promise((resolve) => child.once('exit', resolve));
+
+// The main thread's profile is the largest (tsx's loader thread writes a small one too).
+const latest = readdirSync('profiles')
+  .filter((f) => f.endsWith('.cpuprofile') && f.includes(`.${child.pid}.`))
+  .sort((a, b) => statSync(`profiles/${b}`).size - statSync(`profiles/${a}`).size)[0]!;
+const profile = JSON.parse(readFileSync(`profiles/${latest}`, 'utf8')) as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number }[] };
+const total = profile.nodes.reduce((sum, node) => sum + node.hitCount, 0);
+const byFunction = new Map<string, number>();
+for (const node of profile.nodes) {
+  const where = `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/work\/main\//, '')}:${node.callFrame.lineNumber}`;
+  byFunction.set(where, (byFunction.get(where) ?? 0) + node.hitCount);
+}
+console.log(`profiles/${latest}: self time, top 30`);
+for (const [where, hits] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${((hits / total) * 100).toFixed(1).padStart(5)}%  ${where}`);

@@ -1,0 +1,290 @@
+/**
+ * `npm run bench`: Gatehouse measured side by side with the MCP SDK's own
+ * server (no auth at all), on this machine, in one run. Prints markdown tables.
+ *
+ * BENCH_SECONDS (default 8) sets each load run's length; BENCH_PG_URL a
+ * PostgreSQL server to create a scratch database on (default
+ * postgres://postgres@127.0.0.1:5432/postgres; skipped when unreachable).
+ */
+import { spawn } from 'node:child_process';
+import pg from 'pg';
+import { openStore } from '../src/store/open.ts';
+import { findUserByEmail } from '../src/authorization/accounts.ts';
+import { createPersonalAccessToken } from '../src/mcp/personal-tokens.ts';
+import { discover, obtainCode, postForm, register } from '../test/helpers/oauth.ts';
+import { UserAgent } from '../test/helpers/user-agent.ts';
+import { ADMIN, freePort, startGatehouse, table, tempDatabase, type Running } from './lib.ts';
+import { load, type LoadResult } from './load.ts';
+import { sessionMemory } from './session-memory.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const CONCURRENCY = [1, 16, 64];
+const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** BENCH_ONLY=throughput,sessions,memory runs a subset while working on one part. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'throughput,sessions,memory').split(','));
+
+const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+const LEGACY = { ...JSON_HEADERS, 'mcp-protocol-version': '2025-11-25' };
+const CALL = JSON.stringify({ jsonrpc: '2.0', id: '[<id>]', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello' } } });
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+const MODERN_CALL = JSON.stringify({ jsonrpc: '2.0', id: '[<id>]', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello' }, _meta: MODERN_META } });
+const initialize = (name: string) =>
+  JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name, version: '1' } } });
+
+async function post(url: string, body: string, headers: Record<string, string>): Promise<Response> {
+  const response = await fetch(url, { method: 'POST', headers, body });
+  if (response.status >= 300) throw new Error(`${url}: ${response.status} ${await response.text()}`);
+  return response;
+}
+
+async function openSessions(mcp: string, count: number, headers: Record<string, string>): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const response = await post(mcp, initialize(`bench-${i}`), { ...LEGACY, ...headers });
+    await response.arrayBuffer();
+    const id = response.headers.get('mcp-session-id')!;
+    await (await post(mcp, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), { ...LEGACY, ...headers, 'mcp-session-id': id })).arrayBuffer();
+    ids.push(id);
+  }
+  return ids;
+}
+
+/** An access token through the real flow: registration, sign-in, consent, code exchange. */
+async function accessToken(base: string): Promise<{ accessToken: string; refreshToken: string; clientId: string }> {
+  const redirect = 'http://127.0.0.1:49999/callback';
+  const as = await discover(base);
+  const client = await register(as, { redirect_uris: [redirect], token_endpoint_auth_method: 'none', client_name: 'bench' });
+  const { code, verifier } = await obtainCode(as, client, new UserAgent(), { ...ADMIN, remember: true }, redirect);
+  const tokens = await postForm(`${base}/token`, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirect, client_id: client.client_id });
+  return { accessToken: String(tokens.json.access_token), refreshToken: String(tokens.json.refresh_token), clientId: client.client_id };
+}
+
+async function personalToken(databaseUrl: string): Promise<string> {
+  const store = openStore(databaseUrl);
+  try {
+    const admin = await findUserByEmail(store, ADMIN.email);
+    return (await createPersonalAccessToken(store, { userId: admin!.id, name: 'bench', scopes: ['mcp:tools'], expiresAt: null })).token;
+  } finally {
+    await store.close();
+  }
+}
+
+async function startBaseline(): Promise<Running> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['bench/baseline-server.mjs'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { url: `http://127.0.0.1:${port}`, child, stop: async () => void (child.kill('SIGTERM'), await exited) };
+}
+
+function row(name: string, results: LoadResult[], baseline?: LoadResult[]): Record<string, string | number>[] {
+  return results.map((result, i) => ({
+    server: name,
+    clients: CONCURRENCY[i]!,
+    'req/s': result.requestsPerSecond,
+    'p50 ms': result.p50,
+    'p99 ms': result.p99,
+    'vs baseline': baseline ? `${Math.round((result.requestsPerSecond / baseline[i]!.requestsPerSecond) * 100)}%` : '100%',
+    'errors/non-2xx': `${result.errors}/${result.non2xx}`,
+  }));
+}
+
+async function throughput(): Promise<string> {
+  const baselineServer = await startBaseline();
+  const baselineSessions = await openSessions(`${baselineServer.url}/mcp`, 64, {});
+  const baseline: LoadResult[] = [];
+  for (const connections of CONCURRENCY) {
+    baseline.push(
+      await load({ url: `${baselineServer.url}/mcp`, connections, seconds: SECONDS, headers: LEGACY, body: CALL, headersFor: (i) => ({ 'mcp-session-id': baselineSessions[i % 64]! }) }),
+    );
+  }
+  await baselineServer.stop();
+
+  const databaseUrl = tempDatabase();
+  const rows = [...row('MCP SDK server, no auth (baseline)', baseline)];
+  const env = { DATABASE_URL: databaseUrl, TOOLS_MODULES: 'bench/bench-tools.ts', RATE_LIMIT_MCP_PER_MINUTE: '0', RATE_LIMIT_TOKEN_PER_MINUTE: '0' };
+  const server = await startGatehouse(env);
+  const mcp = `${server.url}/mcp`;
+  try {
+    const { accessToken: jwt } = await accessToken(server.url);
+    const pat = await personalToken(databaseUrl);
+    const jwtSessions = await openSessions(mcp, 64, { authorization: `Bearer ${jwt}` });
+    const patSessions = await openSessions(mcp, 64, { authorization: `Bearer ${pat}` });
+    const variants: [string, (i: number) => Record<string, string>, Record<string, string>, string][] = [
+      ['Gatehouse, JWT bearer', (i) => ({ 'mcp-session-id': jwtSessions[i % 64]! }), { ...LEGACY, authorization: `Bearer ${jwt}` }, CALL],
+      ['Gatehouse, session-bound auth', (i) => ({ 'mcp-session-id': jwtSessions[i % 64]! }), LEGACY, CALL],
+      ['Gatehouse, personal access token', (i) => ({ 'mcp-session-id': patSessions[i % 64]! }), { ...LEGACY, authorization: `Bearer ${pat}` }, CALL],
+      [
+        'Gatehouse, 2026-07-28 stateless, JWT',
+        () => ({}),
+        { ...JSON_HEADERS, authorization: `Bearer ${jwt}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
+        MODERN_CALL,
+      ],
+    ];
+    for (const [name, headersFor, headers, body] of variants) {
+      const results: LoadResult[] = [];
+      for (const connections of CONCURRENCY) results.push(await load({ url: mcp, connections, seconds: SECONDS, headers, body, headersFor }));
+      rows.push(...row(name, results, baseline));
+    }
+  } finally {
+    await server.stop();
+  }
+
+  // The same JWT row with the per-principal rate limit counting in the Store.
+  const limited = await startGatehouse({ ...env, DATABASE_URL: tempDatabase(), RATE_LIMIT_MCP_PER_MINUTE: '100000000' });
+  try {
+    const { accessToken: jwt } = await accessToken(limited.url);
+    const sessions = await openSessions(`${limited.url}/mcp`, 64, { authorization: `Bearer ${jwt}` });
+    const result = await load({
+      url: `${limited.url}/mcp`,
+      connections: 16,
+      seconds: SECONDS,
+      headers: { ...LEGACY, authorization: `Bearer ${jwt}` },
+      body: CALL,
+      headersFor: (i) => ({ 'mcp-session-id': sessions[i % 64]! }),
+    });
+    rows.push({ ...row('Gatehouse, JWT bearer, rate limit on', [result], [baseline[1]!])[0]!, clients: 16 });
+  } finally {
+    await limited.stop();
+  }
+  return table(rows);
+}
+
+/** Scratch PostgreSQL database for one measurement, or undefined when no server answers. */
+async function postgresDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  try {
+    await admin.connect();
+  } catch {
+    return undefined;
+  }
+  const name = `gatehouse_bench_${Date.now()}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.href,
+    async drop() {
+      const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+async function sessionsAndTokens(engine: string, databaseUrl: string): Promise<Record<string, string | number>> {
+  const env = { DATABASE_URL: databaseUrl, TOOLS_MODULES: 'bench/bench-tools.ts', RATE_LIMIT_MCP_PER_MINUTE: '0', RATE_LIMIT_TOKEN_PER_MINUTE: '0' };
+  const port = await freePort();
+  let server = await startGatehouse(env, port);
+  const mcp = `${server.url}/mcp`;
+  const pat = await personalToken(databaseUrl);
+
+  const creation = await load({ url: mcp, connections: 16, seconds: SECONDS, headers: { ...LEGACY, authorization: `Bearer ${pat}` }, body: initialize('load') });
+
+  // Rebuild: sessions opened, the process restarted, then each session's first call.
+  const ids = await openSessions(mcp, 300, { authorization: `Bearer ${pat}` });
+  await server.stop();
+  server = await startGatehouse(env, port);
+  const timeCall = async (id: string) => {
+    const started = performance.now();
+    await (await post(mcp, CALL.replace('"[<id>]"', '2'), { ...LEGACY, 'mcp-session-id': id })).arrayBuffer();
+    return performance.now() - started;
+  };
+  const first: number[] = [];
+  const warm: number[] = [];
+  for (const id of ids) first.push(await timeCall(id));
+  for (const id of ids) warm.push(await timeCall(id));
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+  // Token endpoint: authorization codes prepared in advance, then redeemed under load.
+  const redirect = 'http://127.0.0.1:49998/callback';
+  const as = await discover(server.url);
+  const client = await register(as, { redirect_uris: [redirect], token_endpoint_auth_method: 'none', client_name: 'bench-codes' });
+  const agent = new UserAgent();
+  const codes: { code: string; verifier: string }[] = [];
+  const codeCount = Math.max(200, SECONDS * 150);
+  for (let i = 0; i < codeCount; i++) codes.push(await obtainCode(as, client, agent, { ...ADMIN, remember: true }, redirect));
+  let next = 0;
+  const codeRun = await load({
+    url: `${server.url}/token`,
+    connections: 16,
+    amount: codes.length,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    bodyFor: () => {
+      const { code, verifier } = codes[next++]!;
+      return new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirect, client_id: client.client_id }).toString();
+    },
+  });
+
+  // Refresh: 16 grants, each request takes a chain's newest refresh token and puts back its replacement.
+  const chains: { refreshToken: string; clientId: string }[] = [];
+  for (let i = 0; i < 16; i++) chains.push(await accessToken(server.url));
+  const refreshRun = await load({
+    url: `${server.url}/token`,
+    connections: 16,
+    seconds: SECONDS,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    bodyFor: (context) => {
+      const chain = chains.shift()!;
+      context.chain = chain;
+      return new URLSearchParams({ grant_type: 'refresh_token', refresh_token: chain.refreshToken, client_id: chain.clientId }).toString();
+    },
+    onBody: (context, status, body) => {
+      const chain = context.chain as { refreshToken: string; clientId: string };
+      if (status === 200) chain.refreshToken = (JSON.parse(body) as { refresh_token: string }).refresh_token;
+      chains.push(chain);
+    },
+  });
+  await server.stop();
+  return {
+    engine,
+    'initialize/s (16 clients)': creation.requestsPerSecond,
+    'first call after restart p50 ms': Math.round(median(first) * 100) / 100,
+    'warm call p50 ms': Math.round(median(warm) * 100) / 100,
+    'rebuild ≈ ms': Math.round((median(first) - median(warm)) * 100) / 100,
+    'authorization_code/s': `${codeRun.requestsPerSecond} (${codeRun.non2xx} non-2xx)`,
+    'refresh_token/s': `${refreshRun.requestsPerSecond} (${refreshRun.non2xx} non-2xx)`,
+  };
+}
+
+async function main() {
+  const started = Date.now();
+  console.log(`Gatehouse benchmark — ${new Date().toISOString()}, Node ${process.version}, ${SECONDS}s per load run\n`);
+  if (ONLY.has('throughput')) {
+    console.log('## tools/call throughput (one trivial tool)\n');
+    console.log(`${await throughput()}\n`);
+  }
+  if (ONLY.has('sessions')) await sessionsSection();
+  if (ONLY.has('memory')) {
+    console.log('## Memory\n');
+    const memory = await sessionMemory(10_000);
+    console.log(
+      `${table([{ 'idle sessions': memory.sessions, 'RSS before MB': memory.rssBeforeMb, 'RSS after MB': memory.rssAfterMb, 'per session KB': memory.perSessionKb }])}\n`,
+    );
+  }
+  console.log(`(${Math.round((Date.now() - started) / 1000)} s)`);
+}
+
+async function sessionsSection() {
+  console.log('## Sessions and the token endpoint\n');
+  const rows = [await sessionsAndTokens('SQLite', tempDatabase())];
+  const postgres = await postgresDatabase();
+  if (postgres) {
+    try {
+      rows.push(await sessionsAndTokens('PostgreSQL', postgres.url));
+    } finally {
+      await postgres.drop();
+    }
+  } else {
+    console.log(`(PostgreSQL at ${PG_ADMIN_URL} did not answer: its row is left out.)\n`);
+  }
+  console.log(`${table(rows)}\n`);
+}
+
+await main();
