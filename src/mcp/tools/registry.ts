@@ -6,6 +6,7 @@ import {
   ProtocolErrorCode,
   type CallToolResult,
   type ClientCapabilities,
+  type InputRequiredResult,
   type Implementation,
   type McpServer,
   type ServerCapabilities,
@@ -37,6 +38,8 @@ export interface ToolContext {
   sdk: ServerContext;
 }
 
+export type ToolAnswer = CallToolResult | InputRequiredResult;
+
 /**
  * A tool served at /mcp. `scopes` are what a token needs to call it; a token
  * without them gets HTTP 403 `insufficient_scope` naming them, so the client
@@ -49,7 +52,13 @@ export interface Tool<Input extends z.ZodObject = z.ZodObject> {
   inputSchema?: Input;
   annotations?: ToolAnnotations;
   scopes?: string[];
-  run(args: z.infer<Input>, context: ToolContext): CallToolResult | Promise<CallToolResult>;
+  /**
+   * The tool's answer: a result, or (2026-07-28 multi-round-trip) an
+   * `inputRequired(...)` asking the client for input first. A thrown
+   * `ProtocolError` goes out as that JSON-RPC error; anything else thrown
+   * becomes a result with `isError`.
+   */
+  run(args: z.infer<Input>, context: ToolContext): ToolAnswer | Promise<ToolAnswer>;
 }
 
 /**
@@ -180,7 +189,11 @@ export class ToolRegistry {
         });
         return isInputRequiredResult(result) ? result : server.projectCallToolResult(result, undefined);
       } catch (error) {
-        if (error instanceof ProtocolError && error.code === ProtocolErrorCode.UrlElicitationRequired) throw error;
+        // A ProtocolError is the tool refusing the request itself (bad params,
+        // forged multi-round-trip state, URL elicitation needed): the client
+        // must see that JSON-RPC error, not a tool result it could mistake for
+        // the tool having run.
+        if (error instanceof ProtocolError) throw error;
         return toolError(error instanceof Error ? error.message : String(error));
       }
     });
