@@ -146,7 +146,7 @@ test('Claude Code, falling back: a probe Gatehouse cannot serve gets 400, then i
   // A Claude Code newer than this server probes with a revision Gatehouse does not know.
   const signedIn = await signInLike(gh, ALICE, claudeCodeOAuth((prm) => `${prm}/`));
   const auth = { authorization: `Bearer ${signedIn.accessToken}`, accept: 'application/json, text/event-stream' };
-  const probe = modernRequest(1, 'server/discover', {}, 'claude-code', '2099-01-01');
+  const probe = modernRequest(1, 'server/discover', {}, 'claude-code', { version: '2099-01-01' });
   const refused = await mcpPost(gh.resource, probe.body, { ...auth, ...probe.headers });
   t.is(refused.status, 400, refused.text);
   t.is(refused.messages[0].error.code, -32022, 'unsupported protocol version');

@@ -46,19 +46,23 @@ function challengeParams(header: string): Record<string, string> {
   return Object.fromEntries([...header.matchAll(/(\w+)="([^"]*)"/g)].map((match) => [match[1]!, match[2]!]));
 }
 
-function meta(clientName: string) {
-  return {
-    'io.modelcontextprotocol/protocolVersion': MODERN,
-    'io.modelcontextprotocol/clientInfo': { name: clientName, version: '1.0.0' },
-    'io.modelcontextprotocol/clientCapabilities': {},
-  };
-}
-
 /** A 2026-07-28 request as a modern client sends it: version, method and name in headers, the envelope in `_meta`. */
-export function modernRequest(id: number, method: string, params: Record<string, unknown>, clientName: string, version = MODERN) {
+export function modernRequest(
+  id: number,
+  method: string,
+  params: Record<string, unknown>,
+  clientName: string,
+  options: { version?: string; capabilities?: Record<string, unknown> } = {},
+) {
+  const version = options.version ?? MODERN;
   const name = method === 'tools/call' || method === 'prompts/get' ? String(params.name) : method === 'resources/read' ? String(params.uri) : undefined;
+  const envelope = {
+    'io.modelcontextprotocol/protocolVersion': version,
+    'io.modelcontextprotocol/clientInfo': { name: clientName, version: '1.0.0' },
+    'io.modelcontextprotocol/clientCapabilities': options.capabilities ?? {},
+  };
   return {
-    body: { jsonrpc: '2.0', id, method, params: { ...params, _meta: { ...meta(clientName), 'io.modelcontextprotocol/protocolVersion': version } } },
+    body: { jsonrpc: '2.0', id, method, params: { ...params, _meta: envelope } },
     headers: { 'mcp-protocol-version': version, 'mcp-method': method, ...(name ? { 'mcp-name': name } : {}) },
   };
 }
