@@ -5,7 +5,7 @@
  * Chromium in place of the person's browser, and JSON-RPC over its stdio as
  * the host application speaks it.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import test from 'ava';
@@ -57,7 +57,9 @@ async function whoami(client: StdioClient) {
   return JSON.parse(answer.result.content[0].text);
 }
 
+// mcp-remote's token store for the two tests that share a sign-in; it holds live tokens, so it goes afterwards.
 const sessionDir = mkdtempSync(join(tmpdir(), 'mcp-remote-oauth-'));
+test.after.always(() => rmSync(sessionDir, { recursive: true, force: true }));
 
 test.serial('mcp-remote signs in through a real browser (Chromium via $BROWSER), then lists and calls tools over stdio', async (t) => {
   const { client, browserLog } = startMcpRemote(sessionDir, []);
@@ -103,6 +105,7 @@ test('mcp-remote with --header "Authorization: Bearer <personal access token>" n
   const bob = await findUserByEmail(gh.gatehouse.store, BOB.email);
   const { token } = await createPersonalAccessToken(gh.gatehouse.store, { userId: bob!.id, name: 'desktop bridge', scopes: ['mcp:tools', 'mcp:write'], expiresAt: null });
   const configDir = mkdtempSync(join(tmpdir(), 'mcp-remote-pat-'));
+  t.teardown(() => rmSync(configDir, { recursive: true, force: true }));
   const { client, browserLog } = startMcpRemote(configDir, ['--header', `Authorization: Bearer ${token}`], BOB);
   t.teardown(() => client.close());
   const init = await handshake(client, '2025-11-25');
