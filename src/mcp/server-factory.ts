@@ -18,8 +18,9 @@ const INSTRUCTIONS =
 /** Builds McpServer instances with every registered tool: one per legacy session, one per modern request. */
 export function createServerFactory(registry: ToolRegistry, store: Store, version: string): ServerFactory {
   const capabilities = registry.capabilities();
+  const requestState = registry.requestStateOption();
   return (options) => {
-    const server = new McpServer({ name: 'gatehouse', title: 'Gatehouse', version }, { capabilities, instructions: INSTRUCTIONS });
+    const server = new McpServer({ name: 'gatehouse', title: 'Gatehouse', version }, { capabilities, instructions: INSTRUCTIONS, ...requestState });
     registry.install(server, {
       ...options,
       store,

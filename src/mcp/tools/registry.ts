@@ -6,8 +6,10 @@ import {
   ProtocolErrorCode,
   type CallToolResult,
   type ClientCapabilities,
+  type InputRequiredResult,
   type Implementation,
   type McpServer,
+  type McpServerOptions,
   type ServerCapabilities,
   type ServerContext,
   type Tool as ListedTool,
@@ -37,6 +39,8 @@ export interface ToolContext {
   sdk: ServerContext;
 }
 
+export type ToolAnswer = CallToolResult | InputRequiredResult;
+
 /**
  * A tool served at /mcp. `scopes` are what a token needs to call it; a token
  * without them gets HTTP 403 `insufficient_scope` naming them, so the client
@@ -49,7 +53,12 @@ export interface Tool<Input extends z.ZodObject = z.ZodObject> {
   inputSchema?: Input;
   annotations?: ToolAnnotations;
   scopes?: string[];
-  run(args: z.infer<Input>, context: ToolContext): CallToolResult | Promise<CallToolResult>;
+  /**
+   * The tool's answer: a result, or (2026-07-28 multi-round-trip) an
+   * `inputRequired(...)` asking the client for input first. An error it
+   * throws becomes a result with `isError`.
+   */
+  run(args: z.infer<Input>, context: ToolContext): ToolAnswer | Promise<ToolAnswer>;
 }
 
 /**
@@ -61,6 +70,15 @@ export interface ToolModule {
   tools?: Tool[];
   /** Capabilities beyond tools that `setup` serves (resources, prompts, logging…). */
   capabilities?: ServerCapabilities;
+  /**
+   * Checks the multi-round-trip `requestState` (2026-07-28) a client echoes
+   * back, before any handler runs: it comes from the client, so a module that
+   * lets it steer anything seals it when minting (`createRequestStateCodec`)
+   * and verifies it here. Throw to refuse: the client gets JSON-RPC -32602
+   * "Invalid or expired requestState". What it resolves with is what handlers
+   * read from `ctx.mcpReq.requestState()`.
+   */
+  verifyRequestState?(state: string, ctx: ServerContext): unknown;
   setup?(server: McpServer, context: { era: 'legacy' | 'modern' }): void;
 }
 
@@ -115,6 +133,7 @@ export class ToolRegistry {
   private readonly tools = new Map<string, Tool>();
   private readonly listed: ListedTool[] = [];
   private readonly modules: ToolModule[] = [];
+  private readonly stateVerifiers: NonNullable<ToolModule['verifyRequestState']>[] = [];
 
   add(tool: Tool): this {
     if (!TOOL_NAME.test(tool.name)) throw new Error(`tool name "${tool.name}" must match ${TOOL_NAME}`);
@@ -127,6 +146,7 @@ export class ToolRegistry {
   addModule(module: ToolModule): this {
     for (const tool of module.tools ?? []) this.add(tool);
     if (module.setup || module.capabilities) this.modules.push(module);
+    if (module.verifyRequestState) this.stateVerifiers.push(module.verifyRequestState.bind(module));
     return this;
   }
 
@@ -147,6 +167,31 @@ export class ToolRegistry {
   requiredScopes(name: string): string[] | undefined {
     const tool = this.tools.get(name);
     return tool ? (tool.scopes ?? [BASE_SCOPE]) : undefined;
+  }
+
+  /**
+   * The server's `requestState` hook: a state stands when one module's
+   * verifier accepts it (each can only accept what it sealed itself). Without
+   * verifiers the SDK hands handlers the raw string.
+   */
+  requestStateOption(): Pick<McpServerOptions, 'requestState'> {
+    const verifiers = this.stateVerifiers;
+    if (verifiers.length === 0) return {};
+    return {
+      requestState: {
+        async verify(state, ctx) {
+          let refusal: unknown;
+          for (const verify of verifiers) {
+            try {
+              return await verify(state, ctx);
+            } catch (error) {
+              refusal = error;
+            }
+          }
+          throw refusal;
+        },
+      },
+    };
   }
 
   capabilities(): ServerCapabilities {
