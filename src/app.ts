@@ -4,9 +4,11 @@ import Koa from 'koa';
 import compose from 'koa-compose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { Revocation } from './access/revocation.ts';
+import { adminArea } from './admin/admin-area.ts';
 import { audit } from './audit/audit-log.ts';
 import { countUsers, createSetupToken, createUser, findUserByEmail } from './authorization/accounts.ts';
 import { grantIsLive, sweepExpiredModels } from './authorization/adapter.ts';
+import { ClientIndex } from './authorization/clients.ts';
 import { loadVerificationKeys } from './authorization/keys.ts';
 import { interactionRoutes } from './authorization/interaction-routes.ts';
 import { createProvider } from './authorization/provider.ts';
@@ -82,10 +84,13 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   await bootstrapAdministrator(store, config, logger);
 
   const registrationPolicy = new RegistrationPolicy(store, config.cimd.enabled);
+  const clientIndex = new ClientIndex(store);
+  await clientIndex.backfill();
   const provider = await createProvider({
     config,
     store,
     registrationPolicy,
+    clientIndex,
     renderError: async (ctx: KoaContextWithOIDC, out) => {
       sendMessage(ctx as never, ctx.status >= 400 ? ctx.status : 400, 'The app sent an invalid request', String(out.error_description ?? out.error), {
         detail: out.error,
@@ -136,7 +141,12 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   provider.on('registration_create.success', (ctx, client) => {
     void audit(store, { event: 'client.registered', actor: `client:${client.clientId}`, subject: client.clientId, ip: ctx.ip, detail: { name: client.clientName } });
   });
+  provider.on('registration_update.success', (ctx, client) => {
+    void audit(store, { event: 'client.updated', actor: `client:${client.clientId}`, subject: client.clientId, ip: ctx.ip });
+  });
   provider.on('grant.revoked', (_ctx, grantId) => verifier.forget({ grantId }));
+  clientIndex.follow(provider, logger);
+  const admin = adminArea({ config, store, provider, registrationPolicy, clientIndex, revocation, sessions, csrf, logger });
 
   app.use(cors());
   const mcpAuth = new McpAuth(config, verifier, registry);
@@ -149,6 +159,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   app.use(authorizationRequestEdge(registrationPolicy));
   app.use(interactionRoutes({ provider, store, csrf }).routes());
   app.use(setupRoutes({ store, csrf }).routes());
+  app.use(admin.middleware);
   app.use(compose(provider.middleware as Koa.Middleware[]));
   app.use(notFound());
 
@@ -173,6 +184,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     },
     async close() {
       clearInterval(sweeper);
+      admin.close();
       await sessions.closeAll(config.shutdownGraceMs);
       await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
       servers = [];

@@ -47,6 +47,7 @@ const EnvSchema = z.object({
   ACCESS_TOKEN_TTL: duration('15m'),
   REFRESH_TOKEN_TTL: duration('30d'),
   LOGIN_SESSION_TTL: duration('14d'),
+  ADMIN_SESSION_TTL: duration('12h'),
   ALLOWED_HOSTS: list(),
   ALLOWED_ORIGINS: list(),
   TRUST_PROXY: onOff('off'),
@@ -141,5 +142,6 @@ function buildConfig(env: z.infer<typeof EnvSchema>) {
       exempt: env.RATE_LIMIT_EXEMPT,
     },
     shutdownGraceMs: env.SHUTDOWN_GRACE * 1000,
+    adminSessionTtlMs: env.ADMIN_SESSION_TTL * 1000,
   };
 }
