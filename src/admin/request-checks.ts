@@ -14,7 +14,8 @@ export function fromOurOrigin(ctx: Context, issuer: string): boolean {
   if (site && site !== 'same-origin') return false;
   const origin = ctx.get('origin');
   if (!origin) return true;
-  if (origin === issuer || origin === ctx.origin) return true;
+  // Koa 3's ctx.origin is the Origin header itself; our own origin is built from the request.
+  if (origin === issuer || origin === `${ctx.protocol}://${ctx.host}`) return true;
   return origin === 'null' && site === 'same-origin';
 }
 

@@ -44,6 +44,7 @@ export function signInRoutes({ store, sessions, pages, csrf, issuer, secureCooki
   const homeFor = (isAdmin: boolean) => (isAdmin ? '/admin' : '/account');
 
   router.get('/login', async (ctx) => {
+    ctx.set('Content-Security-Policy', ADMIN_CSP);
     const next = localPath(ctx.query.next);
     const signedIn = await sessions.load(ctx);
     if (signedIn) return ctx.redirect(next ?? homeFor(signedIn.user.isAdmin));
