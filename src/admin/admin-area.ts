@@ -37,12 +37,13 @@ export interface AdminAreaDeps {
 
 export interface AdminArea {
   middleware: Middleware;
-  /** Deletes stale self-registered clients per the policy's retention (also run hourly). */
-  cleanup(): Promise<number>;
+  /** Stops the periodic stale-client cleanup. */
   close(): void;
 }
 
 const CLEANUP_EVERY_MS = 3600_000;
+/** The first run comes soon after start, so a process that restarts often still cleans up. */
+const FIRST_CLEANUP_AFTER_MS = 60_000;
 
 /** /login, /logout, /account and /admin: the people-facing management pages. */
 export function adminArea(deps: AdminAreaDeps): AdminArea {
@@ -73,18 +74,25 @@ export function adminArea(deps: AdminAreaDeps): AdminArea {
     return next();
   };
 
-  async function cleanup(): Promise<number> {
+  /** Deletes stale self-registered clients per the policy's retention, and expired admin sign-ins. */
+  async function cleanup(): Promise<void> {
     await adminSessions.pruneExpired();
     const { staleClientRetentionDays: days } = await registrationPolicy.settings();
     const deleted = await store.exclusive('gatehouse:client-cleanup', () => clients.cleanupStale(days));
     if (deleted > 0) await audit(store, { event: 'clients.cleaned', actor: 'system', detail: { deleted, olderThanDays: days } });
-    return deleted;
   }
 
-  const timer = setInterval(() => {
-    void cleanup().catch((error: unknown) => logger.error({ err: error }, 'stale client cleanup failed'));
-  }, CLEANUP_EVERY_MS);
+  const runCleanup = () => void cleanup().catch((error: unknown) => logger.error({ err: error }, 'stale client cleanup failed'));
+  const first = setTimeout(runCleanup, FIRST_CLEANUP_AFTER_MS);
+  const timer = setInterval(runCleanup, CLEANUP_EVERY_MS);
+  first.unref();
   timer.unref();
 
-  return { middleware, cleanup, close: () => clearInterval(timer) };
+  return {
+    middleware,
+    close: () => {
+      clearTimeout(first);
+      clearInterval(timer);
+    },
+  };
 }

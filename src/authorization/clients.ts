@@ -170,6 +170,7 @@ function searchText(clientId: string, name: string | null, hosts: string[]): str
 
 /** Every client, newest first (the CLI's `client list`). */
 export async function listClients(store: Store): Promise<ClientSummary[]> {
+  // The CLI may run against a database no server has started on since migration 003.
   await new ClientIndex(store).backfill();
   const rows = await store.all<ClientIndexRow>('SELECT * FROM client_index ORDER BY created_at DESC, client_id DESC');
   return rows.map(toClientSummary);
