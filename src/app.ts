@@ -84,7 +84,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   await bootstrapAdministrator(store, config, logger);
 
   const registrationPolicy = new RegistrationPolicy(store, config.cimd.enabled);
-  const clientIndex = new ClientIndex(store);
+  const clientIndex = new ClientIndex(store, logger);
   await clientIndex.backfill();
   const provider = await createProvider({
     config,
@@ -145,7 +145,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     void audit(store, { event: 'client.updated', actor: `client:${client.clientId}`, subject: client.clientId, ip: ctx.ip });
   });
   provider.on('grant.revoked', (_ctx, grantId) => verifier.forget({ grantId }));
-  clientIndex.follow(provider, logger);
+  clientIndex.follow(provider);
   const admin = adminArea({ config, store, provider, registrationPolicy, clientIndex, revocation, sessions, csrf, logger });
 
   app.use(cors());

@@ -61,7 +61,10 @@ export function toClientSummary(row: ClientIndexRow): ClientSummary {
 export class ClientIndex {
   private readonly recentWrites = new LruCache<string, number>(10_000);
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly logger?: Logger,
+  ) {}
 
   /** Inserts or refreshes a client's row; `created_at` and `last_used_at` survive updates. */
   async record(metadata: ClientMetadata, kind: ClientKind, options: { keepDocument?: boolean; usedAt?: number; createdAt?: number } = {}): Promise<void> {
@@ -90,11 +93,12 @@ export class ClientIndex {
   /**
    * A CIMD client was resolved (oidc-provider's `allowClient`): that is both
    * its registration and a use. Throttled, since it happens on every request
-   * the client makes to the authorization server.
+   * the client makes to the authorization server. Never throws: a failed
+   * index write must not fail the client's request.
    */
   async cimdClientSeen(metadata: ClientMetadata): Promise<void> {
     if (!this.due(`cimd:${metadata.client_id}`)) return;
-    await this.record(metadata, 'cimd', { keepDocument: true, usedAt: Date.now() });
+    await this.record(metadata, 'cimd', { keepDocument: true, usedAt: Date.now() }).catch(this.failed('recording a CIMD client'));
   }
 
   /** Records that a client used the authorization server (throttled). */
@@ -134,26 +138,29 @@ export class ClientIndex {
   }
 
   /** Keeps the index in step with oidc-provider's registrations and the clients' use of it. */
-  follow(provider: Provider, logger: Logger): void {
-    const failed = (what: string) => (error: unknown) => logger.error({ err: error }, `client index: ${what} failed`);
+  follow(provider: Provider): void {
     provider.on('registration_create.success', (_ctx, client) => {
-      void this.record(client.metadata() as ClientMetadata, 'dcr').catch(failed('recording a registration'));
+      void this.record(client.metadata() as ClientMetadata, 'dcr').catch(this.failed('recording a registration'));
     });
     // The event carries the client as it was before the update; the stored one is current.
     provider.on('registration_update.success', (_ctx, client) => {
       void provider.Client.find(client.clientId)
         .then((updated) => updated && this.record(updated.metadata() as ClientMetadata, 'dcr'))
-        .catch(failed('recording an update'));
+        .catch(this.failed('recording an update'));
     });
     provider.on('registration_delete.success', (_ctx, client) => {
-      void this.forget(client.clientId).catch(failed('forgetting a deleted client'));
+      void this.forget(client.clientId).catch(this.failed('forgetting a deleted client'));
     });
     const used = (ctx: { oidc?: { client?: { clientId: string } } }) => {
       const clientId = ctx.oidc?.client?.clientId;
-      if (clientId) void this.touch(clientId).catch(failed('recording use'));
+      if (clientId) void this.touch(clientId).catch(this.failed('recording use'));
     };
     provider.on('grant.success', used);
     provider.on('authorization.success', used);
+  }
+
+  private failed(what: string) {
+    return (error: unknown) => this.logger?.error({ err: error }, `client index: ${what} failed`);
   }
 
   private due(key: string): boolean {

@@ -128,7 +128,7 @@ export async function createProvider({ config, store, registrationPolicy, client
           treatLoopbackClientsAsNative(client);
           if (!(await registrationPolicy.allowsCimd(client.clientId))) return false;
           // A CIMD client has no stored registration: this is where the admin page learns of it.
-          void clientIndex.cimdClientSeen(client.metadata() as ClientMetadata).catch(() => {});
+          void clientIndex.cimdClientSeen(client.metadata() as ClientMetadata);
           return true;
         },
       },

@@ -39,7 +39,20 @@ test('the admin pages and actions work on PostgreSQL', async (t) => {
   await seedClients(gh.gatehouse.store, 60, (i) => ({ createdAt: Date.now() - (i + 1) * 60_000 - 40 * 86_400_000 }));
   const admin = await signedIn(gh.url, ADMIN);
 
-  for (const path of ['/admin/clients', '/admin/clients?kind=dcr&q=seeded', '/admin/sessions', '/admin/tokens', '/admin/users', '/admin/policy', '/admin/audit', '/account']) {
+  const alice = encodeURIComponent(ALICE.email);
+  for (const path of [
+    '/admin/clients',
+    '/admin/clients?kind=dcr&q=seeded',
+    '/admin/sessions',
+    `/admin/sessions?user=${alice}&client=${issued.clientId}`,
+    '/admin/tokens',
+    `/admin/tokens?user=${alice}`,
+    '/admin/users',
+    '/admin/users?q=ali_ce%25',
+    '/admin/policy',
+    '/admin/audit?event=consent.granted',
+    '/account',
+  ]) {
     t.is((await admin.page(path)).status, 200, path);
   }
   const search = await admin.page(`/admin/clients?q=${encodeURIComponent('100%_')}`);
@@ -49,6 +62,8 @@ test('the admin pages and actions work on PostgreSQL', async (t) => {
   const next = /href="([^"]+)" rel="next"/.exec(first.html)![1]!.replace(/&amp;/g, '&');
   t.is((await admin.page(next)).status, 200);
   t.true((await admin.page(`/admin/clients/${issued.clientId}`)).html.includes(ALICE.email));
+  t.true((await admin.page('/admin/users?q=ALICE')).html.includes(ALICE.email), 'user search ignores case');
+  t.true((await admin.page(`/admin/sessions?client=${issued.clientId}`)).html.includes(ALICE.email));
   t.true((await admin.page(`/admin/audit?who=${encodeURIComponent(ALICE.email)}&from=2020-01-01&to=2099-12-31`)).html.includes('consent.granted'));
 
   const policy = await admin.page('/admin/policy');
