@@ -6,9 +6,11 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { Revocation } from './access/revocation.ts';
+import { adminArea } from './admin/admin-area.ts';
 import { audit } from './audit/audit-log.ts';
 import { countUsers, createSetupToken, createUser, findUserByEmail } from './authorization/accounts.ts';
 import { grantIsLive, sweepExpiredModels } from './authorization/adapter.ts';
+import { ClientIndex } from './authorization/clients.ts';
 import { loadVerificationKeys } from './authorization/keys.ts';
 import { interactionRoutes } from './authorization/interaction-routes.ts';
 import { createProvider } from './authorization/provider.ts';
@@ -95,10 +97,13 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   await bootstrapAdministrator(store, config, logger);
 
   const registrationPolicy = new RegistrationPolicy(store, config.cimd.enabled);
+  const clientIndex = new ClientIndex(store, logger);
+  await clientIndex.backfill();
   const provider = await createProvider({
     config,
     store,
     registrationPolicy,
+    clientIndex,
     renderError: async (ctx: KoaContextWithOIDC, out) => {
       sendMessage(ctx as never, ctx.status >= 400 ? ctx.status : 400, 'The app sent an invalid request', String(out.error_description ?? out.error), {
         detail: out.error,
@@ -144,6 +149,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const mcpAuth = new McpAuth(config, verifier, registry, rateLimits, (reason) => metrics.authFailure(reason));
   const guard = new RequestGuard(config);
   const legacySse = legacySseEndpoints({ config, store, auth: mcpAuth, buildServer, guard });
+  clientIndex.follow(provider);
+  const admin = adminArea({ config, store, provider, registrationPolicy, clientIndex, revocation, sessions, csrf, logger });
 
   const app = new Koa({ proxy: config.trustProxy });
   app.keys = cookieKeys;
@@ -163,6 +170,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   app.use(authorizationRequestEdge(registrationPolicy));
   app.use(interactionRoutes({ provider, store, csrf, onLoginFailure: (reason) => metrics.authFailure(`login_${reason}`) }).routes());
   app.use(setupRoutes({ store, csrf }).routes());
+  app.use(admin.middleware);
   app.use(compose(provider.middleware as Koa.Middleware[]));
   app.use(notFound());
 
@@ -178,6 +186,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   async function shutDown(graceMs: number): Promise<void> {
     inFlight.stopping = true;
     clearInterval(sweeper);
+    admin.close();
     const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
     for (const server of servers) server.closeIdleConnections();
     sessions.closeStreams();
@@ -247,6 +256,9 @@ function observeProvider(
   provider.on('registration_create.success', (ctx, client) => {
     logger.info({ client: client.clientId }, 'client registered');
     void audit(store, { event: 'client.registered', actor: `client:${client.clientId}`, subject: client.clientId, ip: ctx.ip, detail: { name: client.clientName } });
+  });
+  provider.on('registration_update.success', (ctx, client) => {
+    void audit(store, { event: 'client.updated', actor: `client:${client.clientId}`, subject: client.clientId, ip: ctx.ip });
   });
   provider.on('grant.revoked', (_ctx, grantId) => verifier.forget({ grantId }));
   provider.on('grant.success', (ctx) => metrics.tokenIssued(String(ctx.oidc.params?.grant_type ?? 'unknown')));

@@ -47,6 +47,7 @@ const EnvSchema = z.object({
   ACCESS_TOKEN_TTL: duration('15m'),
   REFRESH_TOKEN_TTL: duration('30d'),
   LOGIN_SESSION_TTL: duration('14d'),
+  ADMIN_SESSION_TTL: duration('12h'),
   ALLOWED_HOSTS: list(),
   ALLOWED_ORIGINS: list(),
   TRUST_PROXY: onOff('off'),
@@ -144,5 +145,6 @@ function buildConfig(env: z.infer<typeof EnvSchema>) {
     },
     shutdownGraceMs: env.SHUTDOWN_GRACE * 1000,
     metricsToken: env.METRICS_TOKEN,
+    adminSessionTtlMs: env.ADMIN_SESSION_TTL * 1000,
   };
 }

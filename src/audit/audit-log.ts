@@ -1,27 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/store.ts';
 
-export type AuditEvent =
-  | 'login.succeeded'
-  | 'login.failed'
-  | 'login.locked'
-  | 'consent.granted'
-  | 'consent.denied'
-  | 'client.registered'
-  | 'client.updated'
-  | 'client.deleted'
-  | 'client.revoked'
-  | 'grant.revoked'
-  | 'token.created'
-  | 'token.revoked'
-  | 'session.ended'
-  | 'user.created'
-  | 'user.updated'
-  | 'user.disabled'
-  | 'user.enabled'
-  | 'user.password_reset'
-  | 'policy.changed'
-  | 'setup.completed';
+export const AUDIT_EVENTS = [
+  'login.succeeded',
+  'login.failed',
+  'login.locked',
+  'logout',
+  'consent.granted',
+  'consent.denied',
+  'client.registered',
+  'client.updated',
+  'client.deleted',
+  'client.revoked',
+  'clients.cleaned',
+  'grant.revoked',
+  'token.created',
+  'token.revoked',
+  'session.ended',
+  'user.created',
+  'user.updated',
+  'user.disabled',
+  'user.enabled',
+  'user.password_reset',
+  'policy.changed',
+  'setup.completed',
+] as const;
+
+export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
 export interface AuditEntry {
   event: AuditEvent;

@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import type { Store } from '../store/store.ts';
 import { findUserById } from './accounts.ts';
 import { StoreAdapter, type ResourceAliases } from './adapter.ts';
+import type { ClientIndex, ClientMetadata } from './clients.ts';
 import { EXTRA_CLIENT_METADATA, normalizeClientMetadata, treatLoopbackClientsAsNative } from './client-policy.ts';
 import { loadCookieKeys, loadSigningKeys } from './keys.ts';
 import { loadRememberedGrant, REMEMBERED_GRANT } from './remembered-consent.ts';
@@ -13,6 +14,7 @@ export interface ProviderDeps {
   config: Config;
   store: Store;
   registrationPolicy: RegistrationPolicy;
+  clientIndex: ClientIndex;
   renderError: NonNullable<Configuration['renderError']>;
 }
 
@@ -32,7 +34,7 @@ function resourceSpellings(config: Config): ResourceAliases {
  * Everything it stores goes through the Store, so any instance can continue
  * a flow another instance started.
  */
-export async function createProvider({ config, store, registrationPolicy, renderError }: ProviderDeps): Promise<Provider> {
+export async function createProvider({ config, store, registrationPolicy, clientIndex, renderError }: ProviderDeps): Promise<Provider> {
   const [jwks, cookieKeys] = await Promise.all([loadSigningKeys(store), loadCookieKeys(store)]);
   const secureCookies = config.issuer.startsWith('https:');
 
@@ -70,7 +72,8 @@ export async function createProvider({ config, store, registrationPolicy, render
       introspection: '/introspect',
       jwks: '/jwks',
       userinfo: '/userinfo',
-      end_session: '/logout',
+      // oidc-provider's default: /logout is the admin page's sign-out.
+      end_session: '/session/end',
     },
     scopes: [...OIDC_SCOPES, ...RESOURCE_SCOPE_NAMES],
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
@@ -123,7 +126,10 @@ export async function createProvider({ config, store, registrationPolicy, render
         allowFetch: async (_ctx, clientId) => registrationPolicy.allowsCimd(clientId),
         allowClient: async (_ctx, client) => {
           treatLoopbackClientsAsNative(client);
-          return registrationPolicy.allowsCimd(client.clientId);
+          if (!(await registrationPolicy.allowsCimd(client.clientId))) return false;
+          // A CIMD client has no stored registration: this is where the admin page learns of it.
+          void clientIndex.cimdClientSeen(client.metadata() as ClientMetadata);
+          return true;
         },
       },
     },

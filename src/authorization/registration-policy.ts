@@ -9,9 +9,22 @@ export interface RegistrationPolicySettings {
   redirectHosts: string[];
   /** When not empty, CIMD client_ids must be on one of these domains. */
   cimdDomains: string[];
+  /**
+   * Self-registered (DCR and CIMD) clients that hold no grant and have not been
+   * used for this many days are deleted by the periodic cleanup; 0 keeps them.
+   * Claude.ai registers a new client on every fresh connection, so without
+   * this they pile up.
+   */
+  staleClientRetentionDays: number;
 }
 
-export const DEFAULT_REGISTRATION_POLICY: RegistrationPolicySettings = { dcr: true, cimd: true, redirectHosts: [], cimdDomains: [] };
+export const DEFAULT_REGISTRATION_POLICY: RegistrationPolicySettings = {
+  dcr: true,
+  cimd: true,
+  redirectHosts: [],
+  cimdDomains: [],
+  staleClientRetentionDays: 30,
+};
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 

@@ -7,7 +7,7 @@ type Shape = 'jsonrpc' | 'oauth' | 'html';
 
 function shapeFor(path: string): Shape {
   if (path === '/mcp' || path === '/mcp/' || path === '/sse' || path === '/messages') return 'jsonrpc';
-  if (path.startsWith('/admin') || path.startsWith('/interaction/') || path.startsWith('/setup/') || path === '/login' || path === '/account') {
+  if (path.startsWith('/admin') || path.startsWith('/interaction/') || path.startsWith('/setup/') || path === '/login' || path === '/logout' || path.startsWith('/account')) {
     return 'html';
   }
   return 'oauth';

@@ -206,6 +206,15 @@ export class SessionManager {
     return changes;
   }
 
+  /** Ends one session by its stored hash (an administrator sees hashes, never session ids). */
+  async endByHash(idHash: string): Promise<boolean> {
+    const { changes } = await this.options.store.run('DELETE FROM mcp_sessions WHERE id_hash = ?', [idHash]);
+    const session = this.live.peek(idHash);
+    if (session) this.forget(session);
+    if (changes === 1) this.stats.ended++;
+    return changes === 1;
+  }
+
   /** Drops sessions nobody has used for longer than the maximum age from the Store. */
   async pruneStored(): Promise<number> {
     const { changes } = await this.options.store.run('DELETE FROM mcp_sessions WHERE last_used_at < ?', [Date.now() - this.options.maxAgeMs]);

@@ -1,0 +1,81 @@
+import { Router } from '@koa/router';
+import type { Context } from 'koa';
+import type { Revocation } from '../../access/revocation.ts';
+import { audit } from '../../audit/audit-log.ts';
+import { findUserByEmail } from '../../authorization/accounts.ts';
+import { sendMessage } from '../../http/views.ts';
+import { createPersonalAccessToken } from '../../mcp/personal-tokens.ts';
+import type { Store } from '../../store/store.ts';
+import type { SignedIn } from '../admin-session.ts';
+import type { Pages } from '../pages.ts';
+import { pageRequest } from '../paging.ts';
+import { DEFAULT_EXPIRY, EXPIRY_CHOICES, parseTokenForm, TOKEN_SCOPES, TokenInputError } from '../token-form.ts';
+import { tokenPage, userEmails } from '../token-queries.ts';
+import { listLink } from './clients.ts';
+
+interface Deps {
+  store: Store;
+  pages: Pages;
+  revocation: Revocation;
+}
+
+/** Personal access tokens for anyone: list, create (shown once), revoke. */
+export function tokenRoutes({ store, pages, revocation }: Deps): Router {
+  const router = new Router();
+  const actor = (ctx: Context) => (ctx.state.signedIn as SignedIn).user.id;
+
+  async function renderList(ctx: Context, form: Record<string, string> = {}, error?: string, status = 200) {
+    const userFilter = typeof ctx.query.user === 'string' ? ctx.query.user.trim() : '';
+    const user = userFilter ? await findUserByEmail(store, userFilter) : undefined;
+    const page = userFilter && !user ? { rows: [] } : await tokenPage(store, user?.id, pageRequest(ctx.query, 50));
+    const link = (cursor: Record<string, string | undefined>) => listLink('/admin/tokens', { user: userFilter, ...cursor });
+    pages.render(
+      ctx,
+      'tokens',
+      'tokens',
+      {
+        title: 'Personal access tokens',
+        page,
+        userFilter,
+        newerHref: page.newer && link({ before: page.newer }),
+        olderHref: page.older && link({ after: page.older }),
+        emails: await userEmails(store),
+        form: { expires: DEFAULT_EXPIRY, ...form },
+        error,
+        scopes: TOKEN_SCOPES,
+        expiryChoices: EXPIRY_CHOICES,
+      },
+      status,
+    );
+  }
+
+  router.get('/admin/tokens', (ctx) => renderList(ctx));
+
+  router.post('/admin/tokens', async (ctx) => {
+    const form = await pages.form(ctx);
+    if (!form) return;
+    try {
+      const request = parseTokenForm(form);
+      const owner = await findUserByEmail(store, form.user ?? '');
+      if (!owner) throw new TokenInputError(`There is no user with the email "${form.user ?? ''}".`);
+      if (owner.disabledAt !== null) throw new TokenInputError(`${owner.email} is disabled.`);
+      const { token, record } = await createPersonalAccessToken(store, { userId: owner.id, ...request });
+      await audit(store, { event: 'token.created', actor: actor(ctx), subject: record.id, ip: ctx.ip, detail: { user: owner.id, scopes: record.scopes, name: record.name } });
+      pages.render(ctx, 'token-created', 'tokens', { title: 'Token created', token, record, owner, back: '/admin/tokens' }, 201);
+    } catch (error) {
+      if (error instanceof TokenInputError) return renderList(ctx, form, error.message, 400);
+      throw error;
+    }
+  });
+
+  router.post('/admin/tokens/:id/revoke', async (ctx) => {
+    const form = await pages.form(ctx);
+    if (!form) return;
+    const id = ctx.params.id!;
+    if (!(await revocation.revokePersonalToken(id))) return sendMessage(ctx, 404, 'No such token', 'It may already be revoked.', { link: { href: '/admin/tokens', label: 'All tokens' } });
+    await audit(store, { event: 'token.revoked', actor: actor(ctx), subject: id, ip: ctx.ip });
+    await pages.done(ctx, '/admin/tokens', 'Revoked the token; clients using it are refused from now on.');
+  });
+
+  return router;
+}
