@@ -77,7 +77,7 @@ async function bootstrapAdministrator(store: Store, config: Config, logger: Logg
 /** Builds the whole service on one Store: authorization server, MCP resource server, pages. */
 export async function createGatehouse(config: Config, options: GatehouseOptions = {}): Promise<Gatehouse> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const store = options.store ?? openStore(config.databaseUrl);
+  const store = options.store ?? openStore(config.databaseUrl, { poolSize: config.databasePoolSize });
   await migrate(store);
   await bootstrapAdministrator(store, config, logger);
 
