@@ -59,8 +59,16 @@ export interface GatehouseOptions {
 
 const VERSION = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
 
-/** Creates the first administrator from the environment, or prints a one-time setup link. */
+/**
+ * Creates the first administrator from the environment, or prints a one-time
+ * setup link. Under a Store-wide lock, so instances starting together on an
+ * empty database create it once.
+ */
 async function bootstrapAdministrator(store: Store, config: Config, logger: Logger): Promise<void> {
+  await store.exclusive('gatehouse:bootstrap', () => createFirstAdministrator(store, config, logger));
+}
+
+async function createFirstAdministrator(store: Store, config: Config, logger: Logger): Promise<void> {
   if ((await countUsers(store)) > 0) return;
   if (config.admin) {
     if (!(await findUserByEmail(store, config.admin.email))) {
