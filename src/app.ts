@@ -20,6 +20,7 @@ import { Csrf } from './http/csrf.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { createLogger, requestLog, type Logger } from './http/logging.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { finishBeforeAnswering, settleBeforeAnswering } from './http/settle.ts';
 import { sendMessage } from './http/views.ts';
 import { mcpEndpoint } from './mcp/http-endpoint.ts';
 import { legacySseEndpoints } from './mcp/legacy-sse.ts';
@@ -33,6 +34,7 @@ import { builtinModule } from './mcp/tools/builtin.ts';
 import { ToolRegistry } from './mcp/tools/registry.ts';
 import { healthRoutes } from './ops/health-routes.ts';
 import { migrate } from './store/migrate.ts';
+import { openNotifications } from './store/notifications.ts';
 import { openStore } from './store/open.ts';
 import { PACKAGE_JSON } from './paths.ts';
 import type { Store } from './store/store.ts';
@@ -88,6 +90,9 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const store = options.store ?? openStore(config.databaseUrl, { poolSize: config.databasePoolSize });
   await migrate(store);
   await bootstrapAdministrator(store, config, logger);
+  // Listening before serving, so nothing another instance announces from here on is missed.
+  const notifications = openNotifications(store, { enabled: config.databaseNotifications, logger });
+  await notifications.start();
 
   const registrationPolicy = new RegistrationPolicy(store, config.cimd.enabled);
   const provider = await createProvider({
@@ -114,6 +119,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     livenessCacheMs: config.mcp.grantCheckCacheMs,
     grantIsLive: (grantId) => grantIsLive(store, grantId),
     loadVerificationKeys: () => loadVerificationKeys(store),
+    notifications,
   });
   const sessions = new SessionManager({
     store,
@@ -126,6 +132,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     deleteGraceMs: config.mcp.deleteGraceMs,
     keepAliveMs: config.mcp.keepAliveMs,
     confirmEveryMs: config.mcp.grantCheckCacheMs,
+    notifications,
   });
 
   const app = new Koa({ proxy: config.trustProxy });
@@ -136,15 +143,16 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   app.use(requestLog(logger));
   app.use(securityHeaders());
   const revocation = new Revocation(store, sessions, verifier);
-  // RFC 7592 deletion takes everything the client held with it.
-  provider.on('registration_delete.success', (_ctx, client) => {
-    void revocation.revokeClient(client.clientId).catch((error: unknown) => logger.error({ err: error }, 'revoking a deleted client failed'));
+  // RFC 7592 deletion takes everything the client held with it, before the
+  // answer leaves: a token of the deleted client is dead on every instance by then.
+  provider.on('registration_delete.success', (ctx, client) => {
+    finishBeforeAnswering(ctx, revocation.revokeClient(client.clientId).catch((error: unknown) => logger.error({ err: error }, 'revoking a deleted client failed')));
     void audit(store, { event: 'client.deleted', actor: `client:${client.clientId}`, subject: client.clientId });
   });
   provider.on('registration_create.success', (ctx, client) => {
     void audit(store, { event: 'client.registered', actor: `client:${client.clientId}`, subject: client.clientId, ip: ctx.ip, detail: { name: client.clientName } });
   });
-  provider.on('grant.revoked', (_ctx, grantId) => verifier.forget({ grantId }));
+  provider.on('grant.revoked', (ctx, grantId) => finishBeforeAnswering(ctx, revocation.grantRevokedByProvider(grantId)));
 
   app.use(cors());
   const mcpAuth = new McpAuth(config, verifier, registry);
@@ -157,6 +165,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   app.use(authorizationRequestEdge(registrationPolicy));
   app.use(interactionRoutes({ provider, store, csrf }).routes());
   app.use(setupRoutes({ store, csrf }).routes());
+  app.use(settleBeforeAnswering());
   app.use(compose(provider.middleware as Koa.Middleware[]));
   app.use(notFound());
 
@@ -184,6 +193,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       await sessions.closeAll(config.shutdownGraceMs);
       await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
       servers = [];
+      await notifications.close();
       if (!options.store) await store.close();
     },
   };

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCRequest, type McpServer } from '@modelcontextprotocol/server';
 import type { Logger } from '../http/logging.ts';
+import { TOPICS, type Notifications } from '../store/notifications.ts';
 import type { Store } from '../store/store.ts';
 import { LruCache } from '../util/lru-cache.ts';
 import { toAuthInfo, type Principal } from './principal.ts';
@@ -51,9 +52,18 @@ export interface SessionManagerOptions {
   maxAgeMs: number;
   deleteGraceMs: number;
   keepAliveMs: number;
-  /** How long a cached session is trusted before the Store is asked again (bounds cross-instance DELETE). */
+  /**
+   * How long a cached session is trusted before the Store is asked again: the
+   * bound on how late an end or rebind made elsewhere lands here when no
+   * notification arrives.
+   */
   confirmEveryMs: number;
+  /** Tells other instances when a session ends or is rebound here, and hears when they do. */
+  notifications?: Notifications;
 }
+
+type SessionColumn = 'user_id' | 'client_id' | 'grant_id' | 'pat_id';
+const BINDING_FIELD = { user_id: 'userId', client_id: 'clientId', grant_id: 'grantId', pat_id: 'patId' } as const;
 
 export function hashSessionId(id: string): string {
   return createHash('sha256').update(id).digest('hex');
@@ -93,6 +103,22 @@ export class SessionManager {
     this.live = new LruCache(options.cacheSize, (_hash, session) => this.evict(session));
     this.sweeper = setInterval(() => this.evictIdle(), Math.min(60_000, Math.max(1000, options.idleTtlMs / 4)));
     this.sweeper.unref();
+    const notifications = options.notifications;
+    notifications?.on(TOPICS.sessionEnded, ({ idHash }) => {
+      const session = idHash ? this.live.peek(idHash) : undefined;
+      if (session && !session.closing) this.closeGracefully(session);
+    });
+    notifications?.on(TOPICS.sessionRebound, ({ idHash }) => {
+      const session = idHash ? this.live.peek(idHash) : undefined;
+      if (session) session.confirmedAt = 0;
+    });
+    notifications?.on(TOPICS.sessionsEnded, ({ column, value }) => {
+      if (column && value && column in BINDING_FIELD) this.forgetWhere(column as SessionColumn, value);
+    });
+    // Ends and rebinds may have been missed: ask the Store about every session on its next request.
+    notifications?.onGap(() => {
+      for (const session of this.live.values()) session.confirmedAt = 0;
+    });
   }
 
   get liveCount(): number {
@@ -171,6 +197,7 @@ export class SessionManager {
       'UPDATE mcp_sessions SET scopes = ?, token_expires_at = ?, grant_id = ?, pat_id = ? WHERE id_hash = ?',
       [principal.scopes.join(' '), principal.expiresAt, principal.grantId ?? null, principal.patId ?? null, session.idHash],
     );
+    await this.options.notifications?.publish(TOPICS.sessionRebound, { idHash: session.idHash });
   }
 
   /**
@@ -184,19 +211,16 @@ export class SessionManager {
     session.closing = true;
     await this.options.store.run('DELETE FROM mcp_sessions WHERE id_hash = ?', [session.idHash]);
     this.stats.ended++;
-    void session.transport
-      .drain(this.options.deleteGraceMs)
-      .then(() => this.forget(session))
-      .catch(() => {});
+    // Another instance holding this session lets its calls finish the same way.
+    await this.options.notifications?.publish(TOPICS.sessionEnded, { idHash: session.idHash });
+    this.closeGracefully(session);
   }
 
   /** Ends every session matching a condition in the Store (an administrator, a revoked client or grant). */
-  async endWhere(column: 'user_id' | 'client_id' | 'grant_id' | 'pat_id', value: string): Promise<number> {
+  async endWhere(column: SessionColumn, value: string): Promise<number> {
     const { changes } = await this.options.store.run(`DELETE FROM mcp_sessions WHERE ${column} = ?`, [value]);
-    const field = { user_id: 'userId', client_id: 'clientId', grant_id: 'grantId', pat_id: 'patId' }[column] as keyof Principal;
-    for (const [, session] of [...this.live.entriesOldestFirst()]) {
-      if (session.binding[field] === value) this.forget(session);
-    }
+    await this.options.notifications?.publish(TOPICS.sessionsEnded, { column, value });
+    this.forgetWhere(column, value);
     return changes;
   }
 
@@ -284,6 +308,22 @@ export class SessionManager {
   private evict(session: LiveSession): void {
     this.stats.evicted++;
     void session.transport.close().then(() => session.server.close()).catch(() => {});
+  }
+
+  /** New requests get 404 at once; calls in flight finish (bounded by the grace period), then it closes. */
+  private closeGracefully(session: LiveSession): void {
+    session.closing = true;
+    void session.transport
+      .drain(this.options.deleteGraceMs)
+      .then(() => this.forget(session))
+      .catch(() => {});
+  }
+
+  private forgetWhere(column: SessionColumn, value: string): void {
+    const field = BINDING_FIELD[column];
+    for (const [, session] of [...this.live.entriesOldestFirst()]) {
+      if (session.binding[field] === value) this.forget(session);
+    }
   }
 
   private forget(session: LiveSession): void {

@@ -110,6 +110,10 @@ export async function spawnGatehouse(options: { port: number; env?: Record<strin
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Never outlive the test process, even when it ends without stopping us (a timeout).
+  const orphanGuard = () => child.kill('SIGKILL');
+  process.once('exit', orphanGuard);
+  child.once('exit', () => process.removeListener('exit', orphanGuard));
   const output: string[] = [];
   child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
