@@ -131,7 +131,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     maxAgeMs: config.mcp.sessionMaxAgeMs,
     deleteGraceMs: config.mcp.deleteGraceMs,
     keepAliveMs: config.mcp.keepAliveMs,
-    confirmEveryMs: config.mcp.grantCheckCacheMs,
+    // One process owns an SQLite file; on PostgreSQL any instance may end or rebind a session.
+    confirmEveryMs: store.engine === 'postgres' ? 0 : config.mcp.grantCheckCacheMs,
     notifications,
   });
 

@@ -53,16 +53,19 @@ export interface SessionManagerOptions {
   deleteGraceMs: number;
   keepAliveMs: number;
   /**
-   * How long a cached session is trusted before the Store is asked again: the
-   * bound on how late an end or rebind made elsewhere lands here when no
-   * notification arrives.
+   * How long a held session is trusted before the Store is asked again
+   * whether it still exists and whom it is bound to. 0 (several instances on
+   * PostgreSQL): every request asks, one primary-key read, so an end or a
+   * rebind made on any instance holds on the very next request everywhere.
    */
   confirmEveryMs: number;
-  /** Tells other instances when a session ends or is rebound here, and hears when they do. */
+  /** Tells other instances when sessions end here, and hears when they do, so holders let go at once. */
   notifications?: Notifications;
 }
 
 type SessionColumn = 'user_id' | 'client_id' | 'grant_id' | 'pat_id';
+/** What confirming a held session reads: its binding and last use, not the stored initialize. */
+const BINDING_COLUMNS = 'user_id, client_id, principal_kind, grant_id, pat_id, scopes, token_expires_at, last_used_at';
 const BINDING_FIELD = { user_id: 'userId', client_id: 'clientId', grant_id: 'grantId', pat_id: 'patId' } as const;
 
 export function hashSessionId(id: string): string {
@@ -108,16 +111,8 @@ export class SessionManager {
       const session = idHash ? this.live.peek(idHash) : undefined;
       if (session && !session.closing) this.closeGracefully(session);
     });
-    notifications?.on(TOPICS.sessionRebound, ({ idHash }) => {
-      const session = idHash ? this.live.peek(idHash) : undefined;
-      if (session) session.confirmedAt = 0;
-    });
     notifications?.on(TOPICS.sessionsEnded, ({ column, value }) => {
       if (column && value && column in BINDING_FIELD) this.forgetWhere(column as SessionColumn, value);
-    });
-    // Ends and rebinds may have been missed: ask the Store about every session on its next request.
-    notifications?.onGap(() => {
-      for (const session of this.live.values()) session.confirmedAt = 0;
     });
   }
 
@@ -171,10 +166,11 @@ export class SessionManager {
     if (cached) {
       if (cached.closing) return undefined;
       if (Date.now() - cached.confirmedAt < this.options.confirmEveryMs) return this.touch(cached);
-      const row = await this.loadRow(idHash);
+      const row = await this.loadRow(idHash, BINDING_COLUMNS);
       if (!row) {
-        // Ended elsewhere (DELETE on another instance, an administrator, a revoked client).
-        this.forget(cached);
+        // Ended elsewhere (DELETE on another instance, an administrator, a revoked
+        // client): calls already running here still finish, as after a DELETE here.
+        this.closeGracefully(cached);
         return undefined;
       }
       cached.binding = bindingOf(row);
@@ -197,7 +193,6 @@ export class SessionManager {
       'UPDATE mcp_sessions SET scopes = ?, token_expires_at = ?, grant_id = ?, pat_id = ? WHERE id_hash = ?',
       [principal.scopes.join(' '), principal.expiresAt, principal.grantId ?? null, principal.patId ?? null, session.idHash],
     );
-    await this.options.notifications?.publish(TOPICS.sessionRebound, { idHash: session.idHash });
   }
 
   /**
@@ -278,8 +273,8 @@ export class SessionManager {
     return session;
   }
 
-  private async loadRow(idHash: string): Promise<SessionRow | undefined> {
-    const row = await this.options.store.get<SessionRow>('SELECT * FROM mcp_sessions WHERE id_hash = ?', [idHash]);
+  private async loadRow(idHash: string, columns = '*'): Promise<SessionRow | undefined> {
+    const row = await this.options.store.get<SessionRow>(`SELECT ${columns} FROM mcp_sessions WHERE id_hash = ?`, [idHash]);
     if (row && row.last_used_at < Date.now() - this.options.maxAgeMs) return undefined;
     return row;
   }

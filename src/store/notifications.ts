@@ -11,8 +11,6 @@ export type Message = Record<string, string>;
 export const TOPICS = {
   /** `{ idHash }`: a session was DELETEd; an instance holding it lets calls in flight finish, then drops it. */
   sessionEnded: 'session.ended',
-  /** `{ idHash }`: a fresh bearer renewed a session's binding; re-read it. */
-  sessionRebound: 'session.rebound',
   /** `{ column, value }`: sessions of a user, client, grant or personal token were ended; drop them. */
   sessionsEnded: 'sessions.ended',
   /** `{ grantId? , patId? }`: access was revoked; stop believing it is live. */
