@@ -112,7 +112,7 @@ export class SessionManager {
       if (session && !session.closing) this.closeGracefully(session);
     });
     notifications?.on(TOPICS.sessionsEnded, ({ column, value }) => {
-      if (column && value && column in BINDING_FIELD) this.forgetWhere(column as SessionColumn, value);
+      if (column && value && Object.hasOwn(BINDING_FIELD, column)) this.forgetWhere(column as SessionColumn, value);
     });
   }
 
