@@ -124,6 +124,11 @@ class PostgresNotifications implements Notifications {
       await client.end().catch(() => {});
       throw error;
     }
+    if (this.closed) {
+      // Closed while this reconnect was under way.
+      await client.end().catch(() => {});
+      return;
+    }
     this.client = client;
     // A connection can die without a word (a dropped network path): ask it something now and then.
     this.healthCheck = setInterval(() => {
@@ -149,6 +154,7 @@ class PostgresNotifications implements Notifications {
         if (this.closed) return;
         this.connect().then(
           () => {
+            if (this.closed) return;
             this.retryMs = 1000;
             this.logger?.info('notification channel to other instances is back');
             for (const handler of this.gapHandlers) handler();
