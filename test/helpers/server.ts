@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createGatehouse, type Gatehouse } from '../../src/app.ts';
 import { createUser } from '../../src/authorization/accounts.ts';
@@ -24,15 +27,26 @@ export interface RunningGatehouse {
   close(): Promise<void>;
 }
 
+/** A path for an SQLite file of the test's own; `createTestDatabase()` follows the engine under test instead. */
+export function tempDbPath(): string {
+  return join(mkdtempSync(join(tmpdir(), 'gatehouse-test-')), 'gatehouse.db');
+}
+
+/** An SQLite URL for that path (kept for tests written before the engine was a parameter). */
+export function testDatabaseUrl(dbPath = tempDbPath()): string {
+  return `sqlite:${dbPath}`;
+}
+
 /**
- * The database a Gatehouse started by these helpers runs on: `DATABASE_URL`
- * or `database` when the test brings its own (to restart on it, or to share
- * it between instances), otherwise a fresh one on the engine under test
- * (TEST_DATABASE), dropped when that Gatehouse stops.
+ * The database a Gatehouse started by these helpers runs on: `DATABASE_URL`,
+ * `database` or `dbPath` (an SQLite file) when the test brings its own (to
+ * restart on it, or to share it between instances), otherwise a fresh one on
+ * the engine under test (TEST_DATABASE), dropped when that Gatehouse stops.
  */
-async function databaseFor(options: { env?: Record<string, string>; database?: TestDatabase }): Promise<{ url: string; drop(): Promise<void> }> {
+async function databaseFor(options: { env?: Record<string, string>; database?: TestDatabase; dbPath?: string }): Promise<{ url: string; drop(): Promise<void> }> {
   if (options.env?.DATABASE_URL) return { url: options.env.DATABASE_URL, drop: async () => {} };
   if (options.database) return { url: options.database.url, drop: async () => {} };
+  if (options.dbPath) return { url: testDatabaseUrl(options.dbPath), drop: async () => {} };
   return createTestDatabase();
 }
 
@@ -50,7 +64,9 @@ async function listen(server: Server, port = 0): Promise<number> {
  * A real Gatehouse on a loopback port, in this process, on its own database
  * (see `databaseFor`), with alice, bob and an administrator already registered.
  */
-export async function startGatehouse(options: { env?: Record<string, string>; database?: TestDatabase; port?: number; users?: boolean } = {}): Promise<RunningGatehouse> {
+export async function startGatehouse(
+  options: { env?: Record<string, string>; database?: TestDatabase; dbPath?: string; port?: number; users?: boolean } = {},
+): Promise<RunningGatehouse> {
   const database = await databaseFor(options);
   const server = createServer();
   const port = await listen(server, options.port);
