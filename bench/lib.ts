@@ -4,6 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 
 export const ADMIN = { email: 'bench-admin@example.test', password: 'bench-admin-password' };
 
@@ -17,6 +19,23 @@ export async function freePort(): Promise<number> {
 
 export function tempDatabase(): string {
   return `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-bench-')), 'gatehouse.db')}`;
+}
+
+/** A role that may create databases (the tests' TEST_POSTGRES_URL works too). */
+const POSTGRES_URL = process.env.BENCH_POSTGRES_URL || process.env.TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A fresh PostgreSQL database, and how to drop it. */
+export async function tempPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `gatehouse_bench_${randomBytes(5).toString('hex')}`;
+  const onServer = async (sql: string) => {
+    const client = new pg.Client(POSTGRES_URL);
+    await client.connect();
+    await client.query(sql).finally(() => client.end());
+  };
+  await onServer(`CREATE DATABASE ${name}`);
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => onServer(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 export interface Running {
@@ -67,6 +86,13 @@ export function residentMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return Math.round(kb / 102.4) / 10;
+}
+
+/** CPU time a process has used so far, user and system, in seconds (Linux). */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of the whole line, in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Runs `work` for each index with at most `concurrency` at once. */

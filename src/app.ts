@@ -27,6 +27,7 @@ import { createLogger, observeRequests, type Logger } from './http/logging.ts';
 import { authorizationRateLimits, RateLimits } from './http/rate-limits.ts';
 import { sweepRateLimits } from './http/rate-limit-store.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { finishBeforeAnswering, settleBeforeAnswering } from './http/settle.ts';
 import { sendMessage } from './http/views.ts';
 import { mcpEndpoint } from './mcp/http-endpoint.ts';
 import { legacySseEndpoints } from './mcp/legacy-sse.ts';
@@ -42,6 +43,7 @@ import { healthRoutes } from './ops/health-routes.ts';
 import { Metrics } from './ops/metrics.ts';
 import { metricsRoute } from './ops/metrics-route.ts';
 import { migrate } from './store/migrate.ts';
+import { openNotifications } from './store/notifications.ts';
 import { openStore } from './store/open.ts';
 import { PACKAGE_JSON } from './paths.ts';
 import type { Store } from './store/store.ts';
@@ -74,8 +76,16 @@ export interface GatehouseOptions {
 
 const VERSION = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version;
 
-/** Creates the first administrator from the environment, or prints a one-time setup link. */
+/**
+ * Creates the first administrator from the environment, or prints a one-time
+ * setup link. Under a Store-wide lock, so instances starting together on an
+ * empty database create it once.
+ */
 async function bootstrapAdministrator(store: Store, config: Config, logger: Logger): Promise<void> {
+  await store.exclusive('gatehouse:bootstrap', () => createFirstAdministrator(store, config, logger));
+}
+
+async function createFirstAdministrator(store: Store, config: Config, logger: Logger): Promise<void> {
   if ((await countUsers(store)) > 0) return;
   if (config.admin) {
     if (!(await findUserByEmail(store, config.admin.email))) {
@@ -92,9 +102,12 @@ async function bootstrapAdministrator(store: Store, config: Config, logger: Logg
 /** Builds the whole service on one Store: authorization server, MCP resource server, pages. */
 export async function createGatehouse(config: Config, options: GatehouseOptions = {}): Promise<Gatehouse> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const store = options.store ?? openStore(config.databaseUrl);
+  const store = options.store ?? openStore(config.databaseUrl, { poolSize: config.databasePoolSize });
   await migrate(store);
   await bootstrapAdministrator(store, config, logger);
+  // Listening before serving, so nothing another instance announces from here on is missed.
+  const notifications = openNotifications(store, { enabled: config.databaseNotifications, logger });
+  await notifications.start();
 
   const registrationPolicy = new RegistrationPolicy(store, config.cimd.enabled);
   const clientIndex = new ClientIndex(store, logger);
@@ -125,6 +138,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     livenessCacheMs: config.mcp.grantCheckCacheMs,
     grantIsLive: (grantId) => grantIsLive(store, grantId),
     loadVerificationKeys: () => loadVerificationKeys(store),
+    notifications,
   });
   const sessions = new SessionManager({
     store,
@@ -136,7 +150,9 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     maxAgeMs: config.mcp.sessionMaxAgeMs,
     deleteGraceMs: config.mcp.deleteGraceMs,
     keepAliveMs: config.mcp.keepAliveMs,
-    confirmEveryMs: config.mcp.grantCheckCacheMs,
+    // One process owns an SQLite file; on PostgreSQL any instance may end or rebind a session.
+    confirmEveryMs: store.engine === 'postgres' ? 0 : config.mcp.grantCheckCacheMs,
+    notifications,
     onDrained: (seconds) => metrics.deleteDrained(seconds),
   });
 
@@ -171,6 +187,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   app.use(interactionRoutes({ provider, store, csrf, onLoginFailure: (reason) => metrics.authFailure(`login_${reason}`) }).routes());
   app.use(setupRoutes({ store, csrf }).routes());
   app.use(admin.middleware);
+  app.use(settleBeforeAnswering());
   app.use(compose(provider.middleware as Koa.Middleware[]));
   app.use(notFound());
 
@@ -196,6 +213,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     await sessions.closeAll(0);
     for (const server of servers) server.closeAllConnections();
     await Promise.all(closed);
+    await notifications.close();
     if (!options.store) await store.close();
   }
 
@@ -248,9 +266,10 @@ function observeProvider(
   provider: Provider,
   { store, logger, metrics, revocation, verifier }: { store: Store; logger: Logger; metrics: Metrics; revocation: Revocation; verifier: TokenVerifier },
 ): void {
-  // RFC 7592 deletion takes everything the client held with it.
-  provider.on('registration_delete.success', (_ctx, client) => {
-    void revocation.revokeClient(client.clientId).catch((error: unknown) => logger.error({ err: error }, 'revoking a deleted client failed'));
+  // RFC 7592 deletion takes everything the client held with it, before the
+  // answer leaves: a token of the deleted client is dead on every instance by then.
+  provider.on('registration_delete.success', (ctx, client) => {
+    finishBeforeAnswering(ctx, revocation.revokeClient(client.clientId).catch((error: unknown) => logger.error({ err: error }, 'revoking a deleted client failed')));
     void audit(store, { event: 'client.deleted', actor: `client:${client.clientId}`, subject: client.clientId });
   });
   provider.on('registration_create.success', (ctx, client) => {
@@ -260,7 +279,7 @@ function observeProvider(
   provider.on('registration_update.success', (ctx, client) => {
     void audit(store, { event: 'client.updated', actor: `client:${client.clientId}`, subject: client.clientId, ip: ctx.ip });
   });
-  provider.on('grant.revoked', (_ctx, grantId) => verifier.forget({ grantId }));
+  provider.on('grant.revoked', (ctx, grantId) => finishBeforeAnswering(ctx, revocation.grantRevokedByProvider(grantId)));
   provider.on('grant.success', (ctx) => metrics.tokenIssued(String(ctx.oidc.params?.grant_type ?? 'unknown')));
   provider.on('grant.error', (_ctx, error) => logger.info({ error: (error as { error?: string }).error }, 'token request refused'));
   provider.on('server_error', (_ctx, error) => logger.error({ err: error }, 'authorization server error'));

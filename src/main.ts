@@ -9,6 +9,7 @@ import { audit } from './audit/audit-log.ts';
 import { BASE_SCOPE, RESOURCE_SCOPE_NAMES } from './authorization/scopes.ts';
 import { createPersonalAccessToken, listPersonalAccessTokens, revokePersonalAccessToken } from './mcp/personal-tokens.ts';
 import { migrate } from './store/migrate.ts';
+import { openNotifications, TOPICS, type Topic } from './store/notifications.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/store.ts';
 import { randomBytes } from 'node:crypto';
@@ -32,6 +33,11 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** Tells running instances (on PostgreSQL) to drop what they cached about this change at once. */
+function announce(config: Config, store: Store, topic: Topic, message?: Record<string, string>): Promise<void> {
+  return openNotifications(store, { enabled: config.databaseNotifications }).publish(topic, message);
 }
 
 /** Runs a command against the migrated Store and closes it. */
@@ -153,7 +159,10 @@ async function main(argv: string[]): Promise<number> {
       if (!argument) throw new UsageError('token revoke needs the token id');
       const revoked = await withStore(config, async (store) => {
         const done = await revokePersonalAccessToken(store, argument);
-        if (done) await audit(store, { event: 'token.revoked', actor: 'cli', subject: argument });
+        if (done) {
+          await audit(store, { event: 'token.revoked', actor: 'cli', subject: argument });
+          await announce(config, store, TOPICS.accessRevoked, { patId: argument });
+        }
         return done;
       });
       console.log(revoked ? `revoked ${argument}` : `no active token ${argument}`);
@@ -168,14 +177,22 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'keys rotate': {
-      const kids = await withStore(config, (store) => rotateSigningKeys(store));
+      const kids = await withStore(config, async (store) => {
+        const active = await rotateSigningKeys(store);
+        await announce(config, store, TOPICS.keysChanged);
+        return active;
+      });
       console.log(`now signing with: ${kids.join(', ')}`);
       console.log('Restart every instance so it signs with the new keys; tokens signed before keep verifying until they expire.');
       return 0;
     }
     case 'keys prune': {
       const olderThanMs = parseDuration(values['older-than']!) * 1000;
-      const kids = await withStore(config, (store) => pruneRetiredKeys(store, olderThanMs));
+      const kids = await withStore(config, async (store) => {
+        const pruned = await pruneRetiredKeys(store, olderThanMs);
+        if (pruned.length) await announce(config, store, TOPICS.keysChanged);
+        return pruned;
+      });
       console.log(kids.length ? `deleted: ${kids.join(', ')}` : 'nothing to prune');
       return 0;
     }

@@ -6,8 +6,9 @@ import type { Store } from '../store/store.ts';
 /**
  * Taking access away, in one place: the Store forgets the grants and tokens,
  * MCP sessions bound to them end, and this process stops believing cached
- * liveness at once. Other instances notice within the liveness cache period
- * (GRANT_CHECK_CACHE, 2 s by default).
+ * liveness at once. Other instances hear of it through the Store's
+ * notifications (PostgreSQL) and act at once too; without them, within the
+ * liveness cache period (GRANT_CHECK_CACHE, 2 s by default).
  */
 export class Revocation {
   constructor(
@@ -26,7 +27,7 @@ export class Revocation {
     const grantIds = await this.grantIdsWhere('client_id', clientId);
     await this.store.run("DELETE FROM oidc_models WHERE client_id = ? AND model <> 'Client'", [clientId]);
     await this.store.run('DELETE FROM remembered_consents WHERE client_id = ?', [clientId]);
-    for (const grantId of grantIds) this.verifier.forget({ grantId });
+    await Promise.all(grantIds.map((grantId) => this.verifier.forget({ grantId })));
     const sessions = await this.sessions.endWhere('client_id', clientId);
     return { grants: grantIds.length, sessions };
   }
@@ -35,8 +36,18 @@ export class Revocation {
   async revokeGrant(grantId: string): Promise<void> {
     await this.store.run('DELETE FROM oidc_models WHERE grant_id = ?', [grantId]);
     await this.store.run('DELETE FROM remembered_consents WHERE grant_id = ?', [grantId]);
-    this.verifier.forget({ grantId });
+    await this.verifier.forget({ grantId });
     await this.sessions.endWhere('grant_id', grantId);
+  }
+
+  /**
+   * oidc-provider already revoked this grant and its tokens (RFC 7009
+   * revocation, a replayed code or refresh token): stop believing it is live,
+   * here and on every instance. Sessions bound to it stay, so bearer-less
+   * requests on them get a 401 challenge that sends the client to sign in again.
+   */
+  async grantRevokedByProvider(grantId: string): Promise<void> {
+    await this.verifier.forget({ grantId });
   }
 
   /** Everything a person holds: their grants, personal tokens, sessions. */
@@ -53,7 +64,7 @@ export class Revocation {
   async revokePersonalToken(id: string, ownerId?: string): Promise<boolean> {
     const revoked = await revokePersonalAccessToken(this.store, id, ownerId);
     if (revoked) {
-      this.verifier.forget({ patId: id });
+      await this.verifier.forget({ patId: id });
       await this.sessions.endWhere('pat_id', id);
     }
     return revoked;

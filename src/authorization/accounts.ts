@@ -126,13 +126,17 @@ export async function verifyLogin(store: Store, email: string, password: string)
     return { ok: true, user: toUser(row) };
   }
 
-  const failures = (throttle?.failures ?? 0) + 1;
-  const lockMs = failures >= FREE_ATTEMPTS ? Math.min(FIRST_LOCK_MS * 2 ** (failures - FREE_ATTEMPTS), MAX_LOCK_MS) : 0;
-  await store.run(
-    `INSERT INTO login_throttle (key, failures, locked_until, updated_at) VALUES (?, ?, ?, ?)
-     ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until, updated_at = excluded.updated_at`,
-    [throttleKey, failures, lockMs ? now + lockMs : null, now],
+  // Counted in one statement, so guesses sent in parallel (to one instance or
+  // several) each count, instead of all reading the same old count.
+  const counted = await store.get<{ failures: number }>(
+    `INSERT INTO login_throttle (key, failures, locked_until, updated_at) VALUES (?, 1, NULL, ?)
+     ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1, updated_at = excluded.updated_at
+     RETURNING failures`,
+    [throttleKey, now],
   );
+  const failures = Number(counted!.failures);
+  const lockMs = failures >= FREE_ATTEMPTS ? Math.min(FIRST_LOCK_MS * 2 ** (failures - FREE_ATTEMPTS), MAX_LOCK_MS) : 0;
+  if (lockMs) await store.run('UPDATE login_throttle SET locked_until = ? WHERE key = ?', [now + lockMs, throttleKey]);
   return lockMs ? { ok: false, reason: 'locked', retryAfterMs: lockMs } : { ok: false, reason: 'invalid' };
 }
 

@@ -72,8 +72,11 @@ export class StoreAdapter implements Adapter {
     );
     if (!row) return undefined;
     if (row.consumed_at !== null && this.model === 'RefreshToken' && isRefreshGrantRequest()) {
-      const reopened = await this.retryOfRotatedRefreshToken(key, row);
-      if (reopened) return withResourceAliases(reopened, this.aliases);
+      const retry = await this.retryOfRotatedRefreshToken(key, row);
+      // Another request is rotating this token right now: this one loses with a
+      // plain invalid_grant (not found) instead of being taken for a replay.
+      if (retry === 'rotating') return undefined;
+      if (retry) return withResourceAliases(retry, this.aliases);
     }
     return this.read(row);
   }
@@ -118,12 +121,17 @@ export class StoreAdapter implements Adapter {
    * has never been used: the client most likely lost the response that carried
    * the replacement. The unused replacement is withdrawn and the old token is
    * rotated afresh. Once the replacement has been used, reuse is a replay and
-   * oidc-provider revokes the whole grant.
+   * oidc-provider revokes the whole grant. A consumed token with no replacement
+   * yet is being rotated by a concurrent request (on this instance or another).
    */
-  private async retryOfRotatedRefreshToken(key: string, row: ModelRow): Promise<AdapterPayload | undefined> {
+  private async retryOfRotatedRefreshToken(key: string, row: ModelRow): Promise<AdapterPayload | 'rotating' | undefined> {
     const presented = JSON.parse(row.payload) as AdapterPayload & { rotations?: number };
     if (!presented.grantId) return undefined;
     return this.store.transaction(async (tx: Queryable) => {
+      // Lock the presented token's row first (a no-op write both engines
+      // accept), so concurrent retries on PostgreSQL take turns and each sees
+      // what the previous one committed, as they do under SQLite's one writer.
+      await tx.run('UPDATE oidc_models SET consumed_at = consumed_at WHERE model = ? AND id = ?', [this.model, key]);
       const current = await tx.get<{ consumed_at: number | null }>('SELECT consumed_at FROM oidc_models WHERE model = ? AND id = ?', [
         this.model,
         key,
@@ -137,7 +145,8 @@ export class StoreAdapter implements Adapter {
       );
       const nextRotation = (presented.rotations ?? 0) + 1;
       const replacement = siblings.find((sibling) => (JSON.parse(sibling.payload) as { rotations?: number }).rotations === nextRotation);
-      if (!replacement || replacement.consumed_at !== null) return undefined;
+      if (!replacement) return 'rotating';
+      if (replacement.consumed_at !== null) return undefined;
       await tx.run('DELETE FROM oidc_models WHERE model = ? AND id = ? AND consumed_at IS NULL', [this.model, replacement.id]);
       const reopened = await tx.run('UPDATE oidc_models SET consumed_at = NULL WHERE model = ? AND id = ? AND consumed_at = ?', [
         this.model,

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCRequest, type McpServer } from '@modelcontextprotocol/server';
 import type { Logger } from '../http/logging.ts';
+import { TOPICS, type Notifications } from '../store/notifications.ts';
 import type { Store } from '../store/store.ts';
 import { LruCache } from '../util/lru-cache.ts';
 import { toAuthInfo, type Principal } from './principal.ts';
@@ -51,11 +52,23 @@ export interface SessionManagerOptions {
   maxAgeMs: number;
   deleteGraceMs: number;
   keepAliveMs: number;
-  /** How long a cached session is trusted before the Store is asked again (bounds cross-instance DELETE). */
+  /**
+   * How long a held session is trusted before the Store is asked again
+   * whether it still exists and whom it is bound to. 0 (several instances on
+   * PostgreSQL): every request asks, one primary-key read, so an end or a
+   * rebind made on any instance holds on the very next request everywhere.
+   */
   confirmEveryMs: number;
-  /** Told how long each DELETEd session waited for its calls in flight. */
+  /** Told how long each ended session waited for its calls in flight. */
   onDrained?: (seconds: number) => void;
+  /** Tells other instances when sessions end here, and hears when they do, so holders let go at once. */
+  notifications?: Notifications;
 }
+
+type SessionColumn = 'user_id' | 'client_id' | 'grant_id' | 'pat_id';
+/** What confirming a held session reads: its binding and last use, not the stored initialize. */
+const BINDING_COLUMNS = 'user_id, client_id, principal_kind, grant_id, pat_id, scopes, token_expires_at, last_used_at';
+const BINDING_FIELD = { user_id: 'userId', client_id: 'clientId', grant_id: 'grantId', pat_id: 'patId' } as const;
 
 export function hashSessionId(id: string): string {
   return createHash('sha256').update(id).digest('hex');
@@ -95,6 +108,14 @@ export class SessionManager {
     this.live = new LruCache(options.cacheSize, (_hash, session) => this.evict(session));
     this.sweeper = setInterval(() => this.evictIdle(), Math.min(60_000, Math.max(1000, options.idleTtlMs / 4)));
     this.sweeper.unref();
+    const notifications = options.notifications;
+    notifications?.on(TOPICS.sessionEnded, ({ idHash }) => {
+      const session = idHash ? this.live.peek(idHash) : undefined;
+      if (session && !session.closing) this.closeGracefully(session);
+    });
+    notifications?.on(TOPICS.sessionsEnded, ({ column, value }) => {
+      if (column && value && Object.hasOwn(BINDING_FIELD, column)) this.forgetWhere(column as SessionColumn, value);
+    });
   }
 
   get liveCount(): number {
@@ -147,10 +168,11 @@ export class SessionManager {
     if (cached) {
       if (cached.closing) return undefined;
       if (Date.now() - cached.confirmedAt < this.options.confirmEveryMs) return this.touch(cached);
-      const row = await this.loadRow(idHash);
+      const row = await this.loadRow(idHash, BINDING_COLUMNS);
       if (!row) {
-        // Ended elsewhere (DELETE on another instance, an administrator, a revoked client).
-        this.forget(cached);
+        // Ended elsewhere (DELETE on another instance, an administrator, a revoked
+        // client): calls already running here still finish, as after a DELETE here.
+        this.closeGracefully(cached);
         return undefined;
       }
       cached.binding = bindingOf(row);
@@ -186,23 +208,16 @@ export class SessionManager {
     session.closing = true;
     await this.options.store.run('DELETE FROM mcp_sessions WHERE id_hash = ?', [session.idHash]);
     this.stats.ended++;
-    const started = performance.now();
-    void session.transport
-      .drain(this.options.deleteGraceMs)
-      .then(() => {
-        this.options.onDrained?.((performance.now() - started) / 1000);
-        this.forget(session);
-      })
-      .catch(() => {});
+    // Another instance holding this session lets its calls finish the same way.
+    await this.options.notifications?.publish(TOPICS.sessionEnded, { idHash: session.idHash });
+    this.closeGracefully(session);
   }
 
   /** Ends every session matching a condition in the Store (an administrator, a revoked client or grant). */
-  async endWhere(column: 'user_id' | 'client_id' | 'grant_id' | 'pat_id', value: string): Promise<number> {
+  async endWhere(column: SessionColumn, value: string): Promise<number> {
     const { changes } = await this.options.store.run(`DELETE FROM mcp_sessions WHERE ${column} = ?`, [value]);
-    const field = { user_id: 'userId', client_id: 'clientId', grant_id: 'grantId', pat_id: 'patId' }[column] as keyof Principal;
-    for (const [, session] of [...this.live.entriesOldestFirst()]) {
-      if (session.binding[field] === value) this.forget(session);
-    }
+    await this.options.notifications?.publish(TOPICS.sessionsEnded, { column, value });
+    this.forgetWhere(column, value);
     return changes;
   }
 
@@ -211,7 +226,10 @@ export class SessionManager {
     const { changes } = await this.options.store.run('DELETE FROM mcp_sessions WHERE id_hash = ?', [idHash]);
     const session = this.live.peek(idHash);
     if (session) this.forget(session);
-    if (changes === 1) this.stats.ended++;
+    if (changes === 1) {
+      this.stats.ended++;
+      await this.options.notifications?.publish(TOPICS.sessionEnded, { idHash });
+    }
     return changes === 1;
   }
 
@@ -274,8 +292,8 @@ export class SessionManager {
     return session;
   }
 
-  private async loadRow(idHash: string): Promise<SessionRow | undefined> {
-    const row = await this.options.store.get<SessionRow>('SELECT * FROM mcp_sessions WHERE id_hash = ?', [idHash]);
+  private async loadRow(idHash: string, columns = '*'): Promise<SessionRow | undefined> {
+    const row = await this.options.store.get<SessionRow>(`SELECT ${columns} FROM mcp_sessions WHERE id_hash = ?`, [idHash]);
     if (row && row.last_used_at < Date.now() - this.options.maxAgeMs) return undefined;
     return row;
   }
@@ -304,6 +322,26 @@ export class SessionManager {
   private evict(session: LiveSession): void {
     this.stats.evicted++;
     void session.transport.close().then(() => session.server.close()).catch(() => {});
+  }
+
+  /** New requests get 404 at once; calls in flight finish (bounded by the grace period), then it closes. */
+  private closeGracefully(session: LiveSession): void {
+    session.closing = true;
+    const started = performance.now();
+    void session.transport
+      .drain(this.options.deleteGraceMs)
+      .then(() => {
+        this.options.onDrained?.((performance.now() - started) / 1000);
+        this.forget(session);
+      })
+      .catch(() => {});
+  }
+
+  private forgetWhere(column: SessionColumn, value: string): void {
+    const field = BINDING_FIELD[column];
+    for (const [, session] of [...this.live.entriesOldestFirst()]) {
+      if (session.binding[field] === value) this.forget(session);
+    }
   }
 
   private forget(session: LiveSession): void {

@@ -1,4 +1,5 @@
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWK } from 'jose';
+import { TOPICS, type Notifications } from '../store/notifications.ts';
 import type { Store } from '../store/store.ts';
 import { LruCache } from '../util/lru-cache.ts';
 import { findActivePat, looksLikePat, patIsActive, touchPat } from './personal-tokens.ts';
@@ -16,6 +17,8 @@ export interface TokenVerifierOptions {
   livenessCacheMs: number;
   grantIsLive: (grantId: string) => Promise<boolean>;
   loadVerificationKeys: () => Promise<JWK[]>;
+  /** Carries revocations made here to other instances, and theirs here, ahead of `livenessCacheMs`. */
+  notifications?: Notifications;
 }
 
 /** The only signature algorithm our access tokens use; anything else is refused. */
@@ -35,7 +38,16 @@ export class TokenVerifier {
   private readonly liveness = new LruCache<string, { live: boolean; at: number }>(50_000);
   private readonly lastTouched = new LruCache<string, number>(10_000);
 
-  constructor(private readonly options: TokenVerifierOptions) {}
+  constructor(private readonly options: TokenVerifierOptions) {
+    const notifications = options.notifications;
+    notifications?.on(TOPICS.accessRevoked, (revoked) => this.forgetHere(revoked));
+    notifications?.on(TOPICS.keysChanged, () => this.forgetKeys());
+    // Revocations may have been missed: believe nothing cached.
+    notifications?.onGap(() => {
+      this.liveness.clear();
+      this.forgetKeys();
+    });
+  }
 
   async verifyAuthorizationHeader(header: string | undefined): Promise<Verification> {
     if (!header) return { ok: false, reason: 'missing', description: 'an access token is required' };
@@ -52,10 +64,24 @@ export class TokenVerifier {
     return live ? { ok: true, principal } : { ok: false, reason: 'revoked', description: 'access was revoked' };
   }
 
-  /** Forget cached liveness, for revocations made in this process. */
-  forget(principal: Pick<Principal, 'grantId' | 'patId'>): void {
+  /** Forget cached liveness after a revocation made in this process, here and on every other instance. */
+  async forget(principal: Pick<Principal, 'grantId' | 'patId'>): Promise<void> {
+    this.forgetHere(principal);
+    await this.options.notifications?.publish(TOPICS.accessRevoked, {
+      ...(principal.grantId ? { grantId: principal.grantId } : {}),
+      ...(principal.patId ? { patId: principal.patId } : {}),
+    });
+  }
+
+  private forgetHere(principal: Pick<Principal, 'grantId' | 'patId'>): void {
     if (principal.grantId) this.liveness.delete(`grant:${principal.grantId}`);
     if (principal.patId) this.liveness.delete(`pat:${principal.patId}`);
+  }
+
+  /** Keys were rotated or pruned: load them again, and verify every token afresh. */
+  private forgetKeys(): void {
+    this.jwks = undefined;
+    this.verified.clear();
   }
 
   private async verifyJwt(token: string): Promise<Verification> {

@@ -1,21 +1,35 @@
 import pg from 'pg';
+import { KeyedMutex } from './keyed-mutex.ts';
 import type { Queryable, Row, RunResult, Store } from './store.ts';
 
 // BIGINT columns hold epoch milliseconds and counters, all far below 2^53:
 // read them as numbers so both engines return the same shapes.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
+export interface PostgresOptions {
+  /** Connections this instance may hold (instances × pool size must stay under the server's max_connections). */
+  poolSize?: number;
+}
+
 /**
- * PostgreSQL through a pg pool. Queries are written with `?` placeholders (the
- * shared dialect) and numbered here once per distinct statement.
+ * PostgreSQL through a pg pool, for one or many instances on one database.
+ * Queries are written with `?` placeholders (the shared dialect) and numbered
+ * here once per distinct statement.
  */
 export class PostgresStore implements Store {
   readonly engine = 'postgres' as const;
   private readonly pool: pg.Pool;
+  // Callers of `exclusive` queue here before taking a connection, so waiting
+  // for a lock never holds more than one connection per lock name.
+  private readonly localLocks = new KeyedMutex();
 
-  constructor(connectionString: string, poolSize = 10) {
-    this.pool = new pg.Pool({ connectionString, max: poolSize });
-    // An idle client that loses its connection must not crash the process.
+  constructor(
+    readonly connectionString: string,
+    options: PostgresOptions = {},
+  ) {
+    this.pool = new pg.Pool({ connectionString, max: options.poolSize ?? 10, connectionTimeoutMillis: 10_000 });
+    // An idle client that loses its connection must not crash the process;
+    // the pool drops it and the next query opens a new one.
     this.pool.on('error', () => {});
   }
 
@@ -33,31 +47,39 @@ export class PostgresStore implements Store {
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const result = await work(clientQueryable(client));
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
+      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
       throw error;
     } finally {
-      client.release();
+      // A connection that could not roll back is not handed to anyone else.
+      client.release(broken);
     }
   }
 
-  async exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
+  exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
+    return this.localLocks.run(name, async () => {
+      const client = await this.pool.connect();
+      let broken: Error | undefined;
       try {
-        return await work();
+        // The lock belongs to this connection's session: if the process dies,
+        // PostgreSQL releases it with the connection.
+        await client.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
+        try {
+          return await work();
+        } finally {
+          await client.query('SELECT pg_advisory_unlock(hashtext($1))', [name]).catch((error: Error) => (broken = error));
+        }
       } finally {
-        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [name]);
+        // Destroying a connection whose unlock failed releases the lock server-side.
+        client.release(broken);
       }
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async ping(): Promise<void> {

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { KeyedMutex } from './keyed-mutex.ts';
 import type { Queryable, Row, RunResult, Store } from './store.ts';
 
 type Statement = Database.Statement<unknown[], Row>;
@@ -16,7 +17,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Statement>();
   private gate: Promise<void> | undefined;
-  private readonly locks = new Map<string, Promise<void>>();
+  private readonly locks = new KeyedMutex();
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -70,17 +71,9 @@ export class SqliteStore implements Store {
     }
   }
 
-  async exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
+  exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
     // One process owns an SQLite file, so an in-process lock is the shared lock.
-    while (this.locks.has(name)) await this.locks.get(name);
-    let release!: () => void;
-    this.locks.set(name, new Promise((resolve) => (release = resolve)));
-    try {
-      return await work();
-    } finally {
-      this.locks.delete(name);
-      release();
-    }
+    return this.locks.run(name, work);
   }
 
   async ping(): Promise<void> {

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { discover, obtainCode, oauth, postForm, register } from '../helpers/oauth.ts';
-import { ALICE, BOB, freePort, spawnGatehouse, startGatehouse, tempDbPath, type RunningGatehouse } from '../helpers/server.ts';
+import { ALICE, BOB, createTestDatabase, freePort, spawnGatehouse, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 
 const run = promisify(execFile);
@@ -131,7 +131,7 @@ test('the sign-in page is a real page: labelled fields, no inline script, strict
 
 test('without ADMIN_EMAIL the first start prints a one-time setup link that creates the administrator once', async (t) => {
   const port = await freePort();
-  const server = await spawnGatehouse({ port, env: { DATABASE_URL: `sqlite:${tempDbPath()}`, ADMIN_EMAIL: '', ADMIN_PASSWORD: '' } });
+  const server = await spawnGatehouse({ port, env: { ADMIN_EMAIL: '', ADMIN_PASSWORD: '' } });
   t.teardown(() => server.stop());
   const link = /(http:\/\/127\.0\.0\.1:\d+\/setup\/[\w-]+)/.exec(server.output.join(''))?.[1];
   t.truthy(link, server.output.join(''));
@@ -150,7 +150,9 @@ test('without ADMIN_EMAIL the first start prints a one-time setup link that crea
 });
 
 test('gatehouse user add and migrate work from the command line', async (t) => {
-  const env = { ...process.env, DATABASE_URL: `sqlite:${tempDbPath()}` };
+  const database = await createTestDatabase();
+  t.teardown(() => database.drop());
+  const env = { ...process.env, DATABASE_URL: database.url };
   const migrated = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'migrate'], { env });
   t.regex(migrated.stdout, /applied: 001_foundation/);
   const again = await run(process.execPath, ['--import', 'tsx', 'src/main.ts', 'migrate'], { env });
@@ -175,7 +177,8 @@ test('gatehouse user add and migrate work from the command line', async (t) => {
 test('signing keys rotate without invalidating live tokens, and retired keys can be pruned', async (t) => {
   const { rotateSigningKeys, pruneRetiredKeys } = await import('../../src/authorization/keys.ts');
   const { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } = await import('jose');
-  const dbPath = tempDbPath();
+  const database = await createTestDatabase();
+  t.teardown(() => database.drop());
   const port = await freePort();
   const redirect = 'http://127.0.0.1:49504/callback';
 
@@ -186,7 +189,7 @@ test('signing keys rotate without invalidating live tokens, and retired keys can
     return String(result.json.access_token);
   };
 
-  const before = await startGatehouse({ dbPath, port });
+  const before = await startGatehouse({ database, port });
   const client = await register(await discover(before.issuer), { redirect_uris: [redirect], token_endpoint_auth_method: 'none' });
   const oldToken = await tokenFrom(before, client.client_id);
   const oldKid = decodeProtectedHeader(oldToken).kid!;
@@ -195,7 +198,7 @@ test('signing keys rotate without invalidating live tokens, and retired keys can
   await before.close();
   await new Promise((resolve) => setTimeout(resolve, 100));
 
-  const after = await startGatehouse({ dbPath, port });
+  const after = await startGatehouse({ database, port });
   t.teardown(() => after.close());
   const jwks = createRemoteJWKSet(new URL(`${after.url}/jwks`));
   await t.notThrowsAsync(jwtVerify(oldToken, jwks, { audience: after.resource }), 'a token signed before the rotation still verifies');

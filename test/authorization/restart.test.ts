@@ -1,14 +1,15 @@
 import test from 'ava';
 import { discover, insecure, oauth, authorizeAndExchange, register } from '../helpers/oauth.ts';
-import { ALICE, freePort, startGatehouse, tempDbPath } from '../helpers/server.ts';
+import { ALICE, createTestDatabase, freePort, startGatehouse } from '../helpers/server.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 
-test('clients, refresh tokens and signing keys survive a restart on the same SQLite file', async (t) => {
-  const dbPath = tempDbPath();
+test('clients, refresh tokens and signing keys survive a restart on the same database', async (t) => {
+  const database = await createTestDatabase();
+  t.teardown(() => database.drop());
   const port = await freePort();
   const redirect = 'http://127.0.0.1:49300/callback';
 
-  const first = await startGatehouse({ dbPath, port });
+  const first = await startGatehouse({ database, port });
   const as = await discover(first.issuer);
   const client = await register(as, { redirect_uris: [redirect], token_endpoint_auth_method: 'none', client_name: 'Survivor' });
   const tokens = await authorizeAndExchange(as, client, new UserAgent(), ALICE, { redirectUri: redirect, resource: first.resource });
@@ -17,7 +18,7 @@ test('clients, refresh tokens and signing keys survive a restart on the same SQL
   // Let the client notice its keep-alive sockets were closed by the old process.
   await new Promise((resolve) => setTimeout(resolve, 100));
 
-  const second = await startGatehouse({ dbPath, port });
+  const second = await startGatehouse({ database, port });
   t.teardown(() => second.close());
   t.deepEqual(await fetch(as.jwks_uri!).then((r) => r.json()), jwksBefore, 'the same signing keys');
 

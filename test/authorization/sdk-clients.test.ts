@@ -7,7 +7,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import selfsigned from 'selfsigned';
 import { auth as authV1 } from '@modelcontextprotocol/sdk/client/auth.js';
 import { auth as authV2 } from '@modelcontextprotocol/client';
-import { ADMIN, ALICE, freePort, spawnGatehouse, startGatehouse, tempDbPath, type RunningGatehouse } from '../helpers/server.ts';
+import { ADMIN, ALICE, freePort, spawnGatehouse, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
 import { MemoryOAuthProvider } from '../helpers/sdk-oauth.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 
@@ -94,7 +94,7 @@ test('the v2 SDK with a Client ID Metadata Document instead of registration', as
   const port = await freePort();
   const server = await spawnGatehouse({
     port,
-    env: { DATABASE_URL: `sqlite:${tempDbPath()}`, CIMD_ALLOW_PRIVATE_ADDRESSES: 'on', NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'), LOG_LEVEL: 'warn' },
+    env: { CIMD_ALLOW_PRIVATE_ADDRESSES: 'on', NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'), LOG_LEVEL: 'warn' },
   });
   t.teardown(() => server.stop());
 

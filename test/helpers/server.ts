@@ -8,6 +8,9 @@ import { createGatehouse, type Gatehouse } from '../../src/app.ts';
 import { createUser } from '../../src/authorization/accounts.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/http/logging.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+
+export { createTestDatabase, testEngine, type TestDatabase } from './database.ts';
 
 export const ADMIN = { email: 'admin@example.test', password: 'correct horse battery staple' };
 export const ALICE = { email: 'alice@example.test', password: 'alice-password-123' };
@@ -19,19 +22,32 @@ export interface RunningGatehouse {
   resource: string;
   config: Config;
   gatehouse: Gatehouse;
-  dbPath: string;
   /** Everything the server logged, one JSON line each. */
   logs: string[];
   close(): Promise<void>;
 }
 
+/** A path for an SQLite file of the test's own; `createTestDatabase()` follows the engine under test instead. */
 export function tempDbPath(): string {
   return join(mkdtempSync(join(tmpdir(), 'gatehouse-test-')), 'gatehouse.db');
 }
 
-/** The database a test suite runs on: a fresh SQLite file, or a fresh PostgreSQL database when TEST_DATABASE=postgres. */
+/** An SQLite URL for that path (kept for tests written before the engine was a parameter). */
 export function testDatabaseUrl(dbPath = tempDbPath()): string {
-  return process.env.TEST_DATABASE_URL ?? `sqlite:${dbPath}`;
+  return `sqlite:${dbPath}`;
+}
+
+/**
+ * The database a Gatehouse started by these helpers runs on: `DATABASE_URL`,
+ * `database` or `dbPath` (an SQLite file) when the test brings its own (to
+ * restart on it, or to share it between instances), otherwise a fresh one on
+ * the engine under test (TEST_DATABASE), dropped when that Gatehouse stops.
+ */
+async function databaseFor(options: { env?: Record<string, string>; database?: TestDatabase; dbPath?: string }): Promise<{ url: string; drop(): Promise<void> }> {
+  if (options.env?.DATABASE_URL) return { url: options.env.DATABASE_URL, drop: async () => {} };
+  if (options.database) return { url: options.database.url, drop: async () => {} };
+  if (options.dbPath) return { url: testDatabaseUrl(options.dbPath), drop: async () => {} };
+  return createTestDatabase();
 }
 
 async function listen(server: Server, port = 0): Promise<number> {
@@ -45,16 +61,18 @@ async function listen(server: Server, port = 0): Promise<number> {
 }
 
 /**
- * A real Gatehouse on a loopback port, in this process, on its own SQLite file,
- * with alice, bob and an administrator already registered.
+ * A real Gatehouse on a loopback port, in this process, on its own database
+ * (see `databaseFor`), with alice, bob and an administrator already registered.
  */
-export async function startGatehouse(options: { env?: Record<string, string>; dbPath?: string; port?: number; users?: boolean } = {}): Promise<RunningGatehouse> {
-  const dbPath = options.dbPath ?? tempDbPath();
+export async function startGatehouse(
+  options: { env?: Record<string, string>; database?: TestDatabase; dbPath?: string; port?: number; users?: boolean } = {},
+): Promise<RunningGatehouse> {
+  const database = await databaseFor(options);
   const server = createServer();
   const port = await listen(server, options.port);
   const config = loadConfig({
     PUBLIC_URL: `http://127.0.0.1:${port}`,
-    DATABASE_URL: options.env?.DATABASE_URL ?? testDatabaseUrl(dbPath),
+    DATABASE_URL: database.url,
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     LOG_LEVEL: 'info',
@@ -80,9 +98,8 @@ export async function startGatehouse(options: { env?: Record<string, string>; db
     resource: config.resource,
     config,
     gatehouse,
-    dbPath,
     logs,
-    close: () => gatehouse.close(),
+    close: () => gatehouse.close().finally(() => database.drop()),
   };
 }
 
@@ -93,8 +110,9 @@ export interface GatehouseProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Gatehouse as its own process, exactly as `npm start` runs it. */
-export async function spawnGatehouse(options: { port: number; env?: Record<string, string> }): Promise<GatehouseProcess> {
+/** Gatehouse as its own process, exactly as `npm start` runs it, on its own database (see `databaseFor`). */
+export async function spawnGatehouse(options: { port: number; env?: Record<string, string>; database?: TestDatabase }): Promise<GatehouseProcess> {
+  const database = await databaseFor(options);
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
     env: {
       ...process.env,
@@ -104,21 +122,34 @@ export async function spawnGatehouse(options: { port: number; env?: Record<strin
       ADMIN_EMAIL: ADMIN.email,
       ADMIN_PASSWORD: ADMIN.password,
       ...options.env,
+      DATABASE_URL: database.url,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Never outlive the test process, even when it ends without stopping us (a timeout).
+  const orphanGuard = () => child.kill('SIGKILL');
+  process.once('exit', orphanGuard);
+  child.once('exit', () => process.removeListener('exit', orphanGuard));
   const output: string[] = [];
   child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))).then(async (code) => {
+    // A database this helper created goes with the process; failing to drop one must not fail the test.
+    await database.drop().catch(() => {});
+    return code;
+  });
   const url = `http://127.0.0.1:${options.port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`Gatehouse exited with ${child.exitCode}:\n${output.join('')}`);
+    if (child.exitCode !== null) {
+      await exited;
+      throw new Error(`Gatehouse exited with ${child.exitCode}:\n${output.join('')}`);
+    }
     const ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
     if (ready) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
+      await exited;
       throw new Error(`Gatehouse did not start:\n${output.join('')}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -1,14 +1,15 @@
 import test from 'ava';
 import { ClientV1, initializeRequest, mcpPost, StreamableV1, tokensFor, toolText } from '../helpers/mcp.ts';
-import { ADMIN, ALICE, freePort, spawnGatehouse, startGatehouse, tempDbPath } from '../helpers/server.ts';
+import { ADMIN, ALICE, createTestDatabase, freePort, spawnGatehouse, startGatehouse } from '../helpers/server.ts';
 
 const CAPABILITIES = { sampling: {}, roots: { listChanged: true }, elicitation: { form: {} } };
 const call = (id: number, name: string, args: Record<string, unknown> = {}) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 
 test('a session survives a restart of the process: the old id works with and without bearer, with its capabilities', async (t) => {
-  const dbPath = tempDbPath();
+  const database = await createTestDatabase();
+  t.teardown(() => database.drop());
   const port = await freePort();
-  const env = { DATABASE_URL: `sqlite:${dbPath}`, TOOLS_MODULES: 'test/fixtures/test-tools.ts' };
+  const env = { DATABASE_URL: database.url, TOOLS_MODULES: 'test/fixtures/test-tools.ts' };
   const first = await spawnGatehouse({ port, env });
   // A spawned Gatehouse has just its administrator.
   const tokens = await tokensFor({ issuer: first.url, url: first.url, resource: `${first.url}/mcp` }, ADMIN);
@@ -40,9 +41,10 @@ test('a session survives a restart of the process: the old id works with and wit
 });
 
 test('the v1 SDK client keeps working on its session across a restart', async (t) => {
-  const dbPath = tempDbPath();
+  const database = await createTestDatabase();
+  t.teardown(() => database.drop());
   const port = await freePort();
-  const env = { DATABASE_URL: `sqlite:${dbPath}` };
+  const env = { DATABASE_URL: database.url };
   const first = await spawnGatehouse({ port, env });
   const tokens = await tokensFor({ issuer: first.url, url: first.url, resource: `${first.url}/mcp` }, ADMIN);
   const transport = new StreamableV1(new URL(`${first.url}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${tokens.accessToken}` } } });
@@ -86,8 +88,9 @@ test('an evicted session comes back on its next request; the cache stays bounded
 });
 
 test('concurrent first requests for one unloaded session rebuild it once', async (t) => {
-  const dbPath = tempDbPath();
-  const gh = await startGatehouse({ dbPath, env: { TOOLS_MODULES: 'test/fixtures/test-tools.ts' } });
+  const database = await createTestDatabase();
+  t.teardown(() => database.drop());
+  const gh = await startGatehouse({ database, env: { TOOLS_MODULES: 'test/fixtures/test-tools.ts' } });
   const tokens = await tokensFor(gh, ALICE);
   const init = await mcpPost(gh.resource, initializeRequest(), { authorization: `Bearer ${tokens.accessToken}` });
   const sessionId = init.headers.get('mcp-session-id')!;
@@ -95,7 +98,7 @@ test('concurrent first requests for one unloaded session rebuild it once', async
   await gh.close();
   await new Promise((resolve) => setTimeout(resolve, 100));
 
-  const again = await startGatehouse({ dbPath, port, env: { TOOLS_MODULES: 'test/fixtures/test-tools.ts' } });
+  const again = await startGatehouse({ database, port, env: { TOOLS_MODULES: 'test/fixtures/test-tools.ts' } });
   t.teardown(() => again.close());
   const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => mcpPost(again.resource, call(10 + i, 'whoami'), { 'mcp-session-id': sessionId })));
   t.deepEqual(answers.map((answer) => answer.status), Array(10).fill(200));

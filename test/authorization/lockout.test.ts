@@ -1,0 +1,19 @@
+import test from 'ava';
+import { createUser, verifyLogin } from '../../src/authorization/accounts.ts';
+import { migrate } from '../../src/store/migrate.ts';
+import { openStore } from '../../src/store/open.ts';
+import { createTestDatabase } from '../helpers/server.ts';
+
+test('wrong passwords sent in parallel all count towards the lock', async (t) => {
+  const database = await createTestDatabase();
+  t.teardown(() => database.drop());
+  const store = openStore(database.url);
+  t.teardown(() => store.close());
+  await migrate(store);
+  await createUser(store, { email: 'parallel@example.test', password: 'parallel-password-1' });
+
+  const guesses = await Promise.all(Array.from({ length: 8 }, (_, i) => verifyLogin(store, 'parallel@example.test', `wrong-guess-${i}`)));
+  t.true(guesses.every((guess) => !guess.ok));
+  const right = await verifyLogin(store, 'parallel@example.test', 'parallel-password-1');
+  t.deepEqual(right.ok ? 'signed in' : right.reason, 'locked', 'eight failures lock the account name even when they arrived together');
+});
