@@ -1,7 +1,7 @@
 import test from 'ava';
 import { initializeRequest, mcpPost, tokensFor } from '../helpers/mcp.ts';
 import { discover, obtainCode, postForm, register } from '../helpers/oauth.ts';
-import { ALICE, BOB, startGatehouse, tempDbPath } from '../helpers/server.ts';
+import { ALICE, BOB, createTestDatabase, startGatehouse } from '../helpers/server.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 
 const NO_EXEMPTIONS = { RATE_LIMIT_EXEMPT: '' };
@@ -78,13 +78,14 @@ test('sign-in per IP: a page for people with Retry-After', async (t) => {
 });
 
 test('/mcp counts per principal, answering 429 in JSON-RPC; counters are shared by instances on one database', async (t) => {
-  const dbPath = tempDbPath();
+  const database = await createTestDatabase();
   const env = { ...NO_EXEMPTIONS, RATE_LIMIT_MCP_PER_MINUTE: '3' };
-  const a = await startGatehouse({ dbPath, env });
-  const b = await startGatehouse({ dbPath, env, users: false });
+  const a = await startGatehouse({ database, env });
+  const b = await startGatehouse({ database, env, users: false });
   t.teardown(async () => {
     await a.close();
     await b.close();
+    await database.drop();
   });
   const alice = await tokensFor(a, ALICE);
   const bob = await tokensFor(a, BOB);

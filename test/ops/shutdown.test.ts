@@ -1,10 +1,12 @@
 import test from 'ava';
 import { initializeRequest, mcpPost, tokensFor } from '../helpers/mcp.ts';
-import { ADMIN, freePort, spawnGatehouse, tempDbPath } from '../helpers/server.ts';
+import { ADMIN, createTestDatabase, freePort, spawnGatehouse } from '../helpers/server.ts';
 
 test('SIGTERM during a slow tool call delivers its result before the process exits; the session resumes after a restart', async (t) => {
   const port = await freePort();
-  const env = { DATABASE_URL: `sqlite:${tempDbPath()}`, TOOLS_MODULES: 'test/fixtures/test-tools.ts' };
+  const database = await createTestDatabase();
+  t.teardown(() => database.drop());
+  const env = { DATABASE_URL: database.url, TOOLS_MODULES: 'test/fixtures/test-tools.ts' };
   const server = await spawnGatehouse({ port, env });
   const tokens = await tokensFor({ issuer: server.url, url: server.url, resource: `${server.url}/mcp` }, ADMIN);
   const init = await mcpPost(`${server.url}/mcp`, initializeRequest(), { authorization: `Bearer ${tokens.accessToken}` });
