@@ -9,18 +9,36 @@ export class BodyError extends Error {
   }
 }
 
-/** Reads the raw request body, refusing more than `limit` bytes. */
-export async function readRawBody(ctx: Context, limit: number): Promise<Buffer> {
+/**
+ * Reads the raw request body, refusing more than `limit` bytes. (Plain
+ * events rather than an async iterator: this sits on every MCP request.)
+ * Whatever follows a refused body is read and dropped, so the refusal can
+ * still be answered.
+ */
+export function readRawBody(ctx: Context, limit: number): Promise<Buffer> {
+  const tooLarge = () => new BodyError(413, `request body larger than ${limit} bytes`);
   const declared = Number(ctx.get('content-length') || NaN);
-  if (declared > limit) throw new BodyError(413, `request body larger than ${limit} bytes`);
-  const chunks: Buffer[] = [];
-  let received = 0;
-  for await (const chunk of ctx.req) {
-    received += (chunk as Buffer).length;
-    if (received > limit) throw new BodyError(413, `request body larger than ${limit} bytes`);
-    chunks.push(chunk as Buffer);
+  const req = ctx.req;
+  if (declared > limit) {
+    req.resume();
+    return Promise.reject(tooLarge());
   }
-  return Buffer.concat(chunks, received);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const done = (settle: () => void) => {
+      req.off('data', onData).off('end', onEnd).off('error', onError);
+      settle();
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received <= limit) chunks.push(chunk);
+      else done(() => reject(tooLarge()));
+    };
+    const onEnd = () => done(() => resolve(Buffer.concat(chunks, received)));
+    const onError = (error: Error) => done(() => reject(error));
+    req.on('data', onData).on('end', onEnd).on('error', onError);
+  });
 }
 
 /** A small urlencoded form (our own pages post these). */

@@ -2,33 +2,48 @@ import { once } from 'node:events';
 import type { Context } from 'koa';
 
 /**
- * Writes a web-standard Response (what the MCP SDK and our session transport
- * produce) straight to the Node response, bypassing Koa's body handling:
- * event streams get their headers flushed at once and every chunk written as
- * it comes, with backpressure, and stop cleanly when the client goes away.
+ * An HTTP answer our MCP transports build: a status, headers, and a JSON body
+ * or an event stream (or nothing). Lighter than a web Response on the hot path:
+ * JSON is serialized once, straight onto the socket.
  */
-export async function writeWebResponse(ctx: Context, response: Response): Promise<void> {
+export interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  json?: unknown;
+  stream?: ReadableStream<Uint8Array>;
+}
+
+/**
+ * Writes an answer to the Node response, bypassing Koa's body handling: JSON
+ * in one write; event streams with their headers flushed at once and every
+ * chunk written as it comes, with backpressure, stopping cleanly when the
+ * client goes away.
+ */
+export async function writeAnswer(ctx: Context, answer: Answer): Promise<void> {
   ctx.respond = false;
   const res = ctx.res;
-  res.statusCode = response.status;
-  response.headers.forEach((value, name) => res.setHeader(name, value));
-  if (!response.body) {
+  res.statusCode = answer.status;
+  for (const name in answer.headers) res.setHeader(name, answer.headers[name]!);
+  if (answer.json !== undefined) {
+    const body = JSON.stringify(answer.json);
+    res.setHeader('content-type', 'application/json');
+    res.setHeader('content-length', Buffer.byteLength(body));
+    res.end(body);
+    return;
+  }
+  if (!answer.stream) {
     res.end();
     return;
   }
-  const streaming = response.headers.get('content-type')?.startsWith('text/event-stream') ?? false;
-  if (streaming) {
-    res.socket?.setNoDelay(true);
-    res.flushHeaders();
-  }
-  const reader = response.body.getReader();
+  res.socket?.setNoDelay(true);
+  res.flushHeaders();
+  const reader = answer.stream.getReader();
   const stop = () => void reader.cancel().catch(() => {});
   res.once('close', stop);
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) break;
-      if (res.destroyed) break;
+      if (done || res.destroyed) break;
       if (!res.write(value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
     }
   } catch {
@@ -39,14 +54,19 @@ export async function writeWebResponse(ctx: Context, response: Response): Promis
   }
 }
 
-/** Aborts when the client goes away before its answer is complete. */
-export function clientGone(ctx: Context): AbortSignal {
-  const controller = new AbortController();
+/** Writes a web-standard Response (what the MCP SDK's modern handler returns). */
+export function writeWebResponse(ctx: Context, response: Response): Promise<void> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => (headers[name] = value));
+  return writeAnswer(ctx, { status: response.status, headers, ...(response.body ? { stream: response.body } : {}) });
+}
+
+/** Calls `abandon` if the client goes away before its answer is complete. */
+export function whenClientLeaves(ctx: Context, abandon: () => void): void {
   ctx.res.once('close', () => {
     // 'close' also follows a completed response; only an unfinished one means the client left.
-    if (!ctx.res.writableFinished) controller.abort();
+    if (!ctx.res.writableFinished) abandon();
   });
-  return controller.signal;
 }
 
 /** Headers that describe the original connection or body framing, not the request. */
@@ -59,10 +79,12 @@ export function toWebRequest(ctx: Context, origin: string, body?: string): Reque
     if (value === undefined || NOT_FORWARDED.has(name)) continue;
     headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
+  const controller = new AbortController();
+  whenClientLeaves(ctx, () => controller.abort());
   return new Request(`${origin}${ctx.url}`, {
     method: ctx.method,
     headers,
     ...(body !== undefined ? { body } : {}),
-    signal: clientGone(ctx),
+    signal: controller.signal,
   });
 }

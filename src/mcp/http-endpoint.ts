@@ -10,7 +10,7 @@ import {
 import type { Context, Middleware } from 'koa';
 import type { Config } from '../config.ts';
 import { BodyError, readRawBody } from '../http/body.ts';
-import { clientGone, toWebRequest, writeWebResponse } from '../http/web-response.ts';
+import { toWebRequest, whenClientLeaves, writeAnswer, writeWebResponse } from '../http/web-response.ts';
 import type { McpAuth } from './mcp-auth.ts';
 import { toAuthInfo, type Principal } from './principal.ts';
 import type { RequestGuard } from './request-guard.ts';
@@ -70,7 +70,7 @@ export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
   async function onSession(ctx: Context, sessionId: string): Promise<{ session: LiveSession; principal: Principal } | undefined> {
     const result = await auth.onSession(ctx, () => sessions.find(sessionId));
     if (result.ok) return result;
-    if (result.status === 404) await writeWebResponse(ctx, sessionGone());
+    if (result.status === 404) await writeAnswer(ctx, sessionGone());
     return undefined;
   }
 
@@ -141,7 +141,13 @@ export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
       if (missing) return auth.insufficientScope(ctx, missing);
       deps.onMessages?.(messages, 'legacy');
       const session = await sessions.create(initialize, principal);
-      return writeWebResponse(ctx, await session.transport.handlePost({ messages, authInfo: toAuthInfo(principal, config.resource), mode, signal: clientGone(ctx) }));
+      const answer = await session.transport.handlePost({
+        messages,
+        authInfo: toAuthInfo(principal, config.resource),
+        mode,
+        whenClientLeaves: (abandon) => whenClientLeaves(ctx, abandon),
+      });
+      return writeAnswer(ctx, answer);
     }
 
     if (!sessionId) {
@@ -164,13 +170,13 @@ export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
     deps.onMessages?.(messages, 'legacy');
     // No web Request is built for the session path: tools get the principal
     // from authInfo, and building one costs more than the rest of the call.
-    const response = await resolved.session.transport.handlePost({
+    const answer = await resolved.session.transport.handlePost({
       messages,
       authInfo: toAuthInfo(resolved.principal, config.resource),
       mode,
-      signal: clientGone(ctx),
+      whenClientLeaves: (abandon) => whenClientLeaves(ctx, abandon),
     });
-    return writeWebResponse(ctx, response);
+    return writeAnswer(ctx, answer);
   }
 
   async function get(ctx: Context): Promise<void> {
@@ -182,7 +188,7 @@ export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
     }
     const resolved = await onSession(ctx, sessionId);
     if (!resolved || !(await auth.admit(ctx, resolved.principal))) return;
-    return writeWebResponse(ctx, resolved.session.transport.openStandaloneStream());
+    return writeAnswer(ctx, resolved.session.transport.openStandaloneStream());
   }
 
   async function del(ctx: Context): Promise<void> {

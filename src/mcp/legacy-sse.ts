@@ -3,7 +3,7 @@ import type { JSONRPCMessage, McpServer, MessageExtraInfo, Transport } from '@mo
 import type { Context, Middleware } from 'koa';
 import type { Config } from '../config.ts';
 import { BodyError, readRawBody } from '../http/body.ts';
-import { writeWebResponse } from '../http/web-response.ts';
+import { writeAnswer } from '../http/web-response.ts';
 import type { Store } from '../store/store.ts';
 import type { McpAuth } from './mcp-auth.ts';
 import { toAuthInfo, type Principal } from './principal.ts';
@@ -90,7 +90,7 @@ export function legacySseEndpoints({ config, store, auth, buildServer, guard }: 
       void store.run('DELETE FROM mcp_sessions WHERE id_hash = ?', [hashSessionId(id)]).catch(() => {});
     });
     session.stream.event('endpoint', `/messages?sessionId=${encodeURIComponent(id)}`);
-    await writeWebResponse(ctx, new Response(session.stream.readable, { status: 200, headers: SSE_HEADERS }));
+    await writeAnswer(ctx, { status: 200, headers: SSE_HEADERS, stream: session.stream.readable });
   }
 
   async function post(ctx: Context): Promise<void> {

@@ -22,14 +22,18 @@ export function hasScopes(principal: Principal, required: readonly string[]): bo
   return required.every((scope) => principal.scopes.includes(scope));
 }
 
+const resourceUrls = new Map<string, URL>();
+
 /** What the SDK hands tool handlers as `ctx.http.authInfo`. The raw token never leaves the verifier. */
 export function toAuthInfo(principal: Principal, resource: string): AuthInfo {
+  let url = resourceUrls.get(resource);
+  if (!url) resourceUrls.set(resource, (url = new URL(resource)));
   return {
     token: '[verified]',
     clientId: principal.clientId,
     scopes: principal.scopes,
     expiresAt: Math.floor(principal.expiresAt / 1000),
-    resource: new URL(resource),
+    resource: url,
     extra: { principal },
   };
 }

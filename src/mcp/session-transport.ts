@@ -10,6 +10,7 @@ import {
   type Transport,
   type TransportSendOptions,
 } from '@modelcontextprotocol/server';
+import type { Answer } from '../http/web-response.ts';
 import { SSE_HEADERS, SseStream } from './sse-stream.ts';
 
 /**
@@ -25,8 +26,8 @@ interface Exchange {
   answers: JSONRPCMessage[];
   mode: ResponseMode;
   sessionId: string;
-  /** Hands the HTTP response to the waiting POST; set until it has one. */
-  settle?: (response: Response) => void;
+  /** Hands the HTTP answer to the waiting POST; set until it has one. */
+  settle?: (answer: Answer) => void;
   stream?: SseStream;
   finished: boolean;
   finish: () => void;
@@ -35,10 +36,9 @@ interface Exchange {
 export interface PostedMessages {
   messages: JSONRPCMessage[];
   authInfo: AuthInfo;
-  request?: Request;
   mode: ResponseMode;
-  /** Aborted when the client goes away before its answers are delivered. */
-  signal?: AbortSignal;
+  /** Registers what to do when the client goes away before its answers are delivered. */
+  whenClientLeaves?: (abandon: () => void) => void;
 }
 
 /**
@@ -79,12 +79,12 @@ export class SessionTransport implements Transport {
   }
 
   /** Delivers POSTed messages to the server and resolves with the HTTP answer. */
-  handlePost({ messages, authInfo, request, mode, signal }: PostedMessages): Promise<Response> {
-    const extra: MessageExtraInfo = { authInfo, ...(request ? { request } : {}) };
+  handlePost({ messages, authInfo, mode, whenClientLeaves }: PostedMessages): Promise<Answer> {
+    const extra: MessageExtraInfo = { authInfo };
     const requests = messages.filter(isJSONRPCRequest);
     if (requests.length === 0) {
       for (const message of messages) this.onmessage?.(message, extra);
-      return Promise.resolve(new Response(null, { status: 202, headers: { 'mcp-session-id': this.sessionId } }));
+      return Promise.resolve({ status: 202, headers: { 'mcp-session-id': this.sessionId } });
     }
     if (this.closed) return Promise.resolve(sessionGone());
     const duplicate = requests.find((message) => this.exchanges.has(message.id));
@@ -92,7 +92,7 @@ export class SessionTransport implements Transport {
       return Promise.resolve(jsonRpcError(duplicate.id, -32600, 'a request with this id is already in progress on this session', 400));
     }
 
-    return new Promise<Response>((resolve) => {
+    return new Promise<Answer>((resolve) => {
       this.inFlight++;
       const exchange: Exchange = {
         pending: new Set(requests.map((message) => message.id)),
@@ -111,7 +111,7 @@ export class SessionTransport implements Transport {
       };
       for (const message of requests) this.exchanges.set(message.id, exchange);
       if (mode === 'sse') this.startStream(exchange);
-      signal?.addEventListener('abort', () => this.abandon(exchange, requests), { once: true });
+      whenClientLeaves?.(() => this.abandon(exchange, requests));
       for (const message of messages) this.onmessage?.(message, extra);
     });
   }
@@ -129,7 +129,7 @@ export class SessionTransport implements Transport {
   }
 
   /** Opens the standalone GET stream, replacing one the client may have lost. */
-  openStandaloneStream(): Response {
+  openStandaloneStream(): Answer {
     this.standalone?.close();
     const stream = new SseStream(this.keepAliveMs);
     this.standalone = stream;
@@ -138,7 +138,7 @@ export class SessionTransport implements Transport {
     });
     // The first bytes go out at once: clients wait for them before they trust the stream.
     stream.comment('stream open');
-    return new Response(stream.readable, { status: 200, headers: { ...SSE_HEADERS, 'mcp-session-id': this.sessionId } });
+    return { status: 200, headers: { ...SSE_HEADERS, 'mcp-session-id': this.sessionId }, stream: stream.readable };
   }
 
   closeStandaloneStream(): void {
@@ -162,8 +162,8 @@ export class SessionTransport implements Transport {
       }
       exchange.answers.push(message);
       if (exchange.pending.size === 0) {
-        const body = exchange.answers.length === 1 ? exchange.answers[0] : exchange.answers;
-        exchange.settle?.(Response.json(body, { status: 200, headers: { 'mcp-session-id': this.sessionId } }));
+        const json = exchange.answers.length === 1 ? exchange.answers[0] : exchange.answers;
+        exchange.settle?.({ status: 200, headers: { 'mcp-session-id': this.sessionId }, json });
         exchange.settle = undefined;
         exchange.finish();
       }
@@ -209,7 +209,7 @@ export class SessionTransport implements Transport {
     const stream = new SseStream(this.keepAliveMs);
     exchange.stream = stream;
     stream.onClose(() => exchange.finish());
-    exchange.settle?.(new Response(stream.readable, { status: 200, headers: { ...SSE_HEADERS, 'mcp-session-id': exchange.sessionId } }));
+    exchange.settle?.({ status: 200, headers: { ...SSE_HEADERS, 'mcp-session-id': exchange.sessionId }, stream: stream.readable });
     exchange.settle = undefined;
   }
 
@@ -224,10 +224,10 @@ export class SessionTransport implements Transport {
   }
 }
 
-function jsonRpcError(id: RequestId | null, code: number, message: string, status: number): Response {
-  return Response.json({ jsonrpc: '2.0', id, error: { code, message } }, { status });
+function jsonRpcError(id: RequestId | null, code: number, message: string, status: number): Answer {
+  return { status, headers: {}, json: { jsonrpc: '2.0', id, error: { code, message } } };
 }
 
-export function sessionGone(): Response {
+export function sessionGone(): Answer {
   return jsonRpcError(null, -32001, 'Session not found', 404);
 }

@@ -100,12 +100,14 @@ function bindingOf(row: SessionRow): Principal {
 export class SessionManager {
   private readonly live: LruCache<string, LiveSession>;
   private readonly rebuilding = new Map<string, Promise<LiveSession | undefined>>();
+  private readonly hashes: LruCache<string, string>;
   private readonly sweeper: ReturnType<typeof setInterval>;
   /** Counters for /metrics and tests. */
   readonly stats = { created: 0, rebuilt: 0, evicted: 0, ended: 0 };
 
   constructor(private readonly options: SessionManagerOptions) {
     this.live = new LruCache(options.cacheSize, (_hash, session) => this.evict(session));
+    this.hashes = new LruCache(options.cacheSize);
     this.sweeper = setInterval(() => this.evictIdle(), Math.min(60_000, Math.max(1000, options.idleTtlMs / 4)));
     this.sweeper.unref();
     const notifications = options.notifications;
@@ -163,7 +165,7 @@ export class SessionManager {
    * undefined when no such session exists (never did, ended, or expired).
    */
   async find(id: string): Promise<LiveSession | undefined> {
-    const idHash = hashSessionId(id);
+    const idHash = this.hashOf(id);
     const cached = this.live.get(idHash);
     if (cached) {
       if (cached.closing) return undefined;
@@ -296,6 +298,16 @@ export class SessionManager {
     const row = await this.options.store.get<SessionRow>(`SELECT ${columns} FROM mcp_sessions WHERE id_hash = ?`, [idHash]);
     if (row && row.last_used_at < Date.now() - this.options.maxAgeMs) return undefined;
     return row;
+  }
+
+  /** Hashing every request's session id showed in the profile; ids of live sessions are hashed once. */
+  private hashOf(id: string): string {
+    let idHash = this.hashes.get(id);
+    if (!idHash) {
+      idHash = hashSessionId(id);
+      this.hashes.set(id, idHash);
+    }
+    return idHash;
   }
 
   private touch(session: LiveSession): LiveSession {
