@@ -2,7 +2,8 @@
  * `npm run bench`: Gatehouse measured side by side with the MCP SDK's own
  * server (no auth at all), on this machine, in one run. Prints markdown tables.
  *
- * BENCH_SECONDS (default 8) sets each load run's length; BENCH_PG_URL a
+ * BENCH_SECONDS (default 5) sets each load run's length, BENCH_ROUNDS (3) how
+ * many runs each throughput figure is the median of; BENCH_PG_URL a
  * PostgreSQL server to create a scratch database on (default
  * postgres://postgres@127.0.0.1:5432/postgres; skipped when unreachable).
  */
@@ -17,7 +18,9 @@ import { ADMIN, freePort, startGatehouse, table, tempDatabase, type Running } fr
 import { load, type LoadResult } from './load.ts';
 import { sessionMemory } from './session-memory.ts';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** Each throughput cell is the median of this many runs. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONCURRENCY = [1, 16, 64];
 const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 /** BENCH_ONLY=throughput,sessions,memory runs a subset while working on one part. */
@@ -93,19 +96,22 @@ function row(name: string, results: LoadResult[], baseline?: LoadResult[]): Reco
   }));
 }
 
+type Variant = { name: string; url: string; headers: Record<string, string>; body: string; headersFor: (connection: number) => Record<string, string> };
+
+/** The median run of several, by throughput. */
+function median(results: LoadResult[]): LoadResult {
+  return [...results].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(results.length / 2)]!;
+}
+
+/**
+ * The baseline and every Gatehouse variant run side by side: both servers are
+ * up the whole time, each cell is measured ROUNDS times in interleaved order,
+ * and the median run counts, so drift on a shared machine hits all alike.
+ */
 async function throughput(): Promise<string> {
   const baselineServer = await startBaseline();
   const baselineSessions = await openSessions(`${baselineServer.url}/mcp`, 64, {});
-  const baseline: LoadResult[] = [];
-  for (const connections of CONCURRENCY) {
-    baseline.push(
-      await load({ url: `${baselineServer.url}/mcp`, connections, seconds: SECONDS, headers: LEGACY, body: CALL, headersFor: (i) => ({ 'mcp-session-id': baselineSessions[i % 64]! }) }),
-    );
-  }
-  await baselineServer.stop();
-
   const databaseUrl = tempDatabase();
-  const rows = [...row('MCP SDK server, no auth (baseline)', baseline)];
   const env = { DATABASE_URL: databaseUrl, TOOLS_MODULES: 'bench/bench-tools.ts', RATE_LIMIT_MCP_PER_MINUTE: '0', RATE_LIMIT_TOKEN_PER_MINUTE: '0' };
   const server = await startGatehouse(env);
   const mcp = `${server.url}/mcp`;
@@ -114,44 +120,54 @@ async function throughput(): Promise<string> {
     const pat = await personalToken(databaseUrl);
     const jwtSessions = await openSessions(mcp, 64, { authorization: `Bearer ${jwt}` });
     const patSessions = await openSessions(mcp, 64, { authorization: `Bearer ${pat}` });
-    const variants: [string, (i: number) => Record<string, string>, Record<string, string>, string][] = [
-      ['Gatehouse, JWT bearer', (i) => ({ 'mcp-session-id': jwtSessions[i % 64]! }), { ...LEGACY, authorization: `Bearer ${jwt}` }, CALL],
-      ['Gatehouse, session-bound auth', (i) => ({ 'mcp-session-id': jwtSessions[i % 64]! }), LEGACY, CALL],
-      ['Gatehouse, personal access token', (i) => ({ 'mcp-session-id': patSessions[i % 64]! }), { ...LEGACY, authorization: `Bearer ${pat}` }, CALL],
-      [
-        'Gatehouse, 2026-07-28 stateless, JWT',
-        () => ({}),
-        { ...JSON_HEADERS, authorization: `Bearer ${jwt}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
-        MODERN_CALL,
-      ],
+    const variants: Variant[] = [
+      { name: 'MCP SDK server, no auth (baseline)', url: `${baselineServer.url}/mcp`, headers: LEGACY, body: CALL, headersFor: (i) => ({ 'mcp-session-id': baselineSessions[i % 64]! }) },
+      { name: 'Gatehouse, JWT bearer', url: mcp, headers: { ...LEGACY, authorization: `Bearer ${jwt}` }, body: CALL, headersFor: (i) => ({ 'mcp-session-id': jwtSessions[i % 64]! }) },
+      { name: 'Gatehouse, session-bound auth', url: mcp, headers: LEGACY, body: CALL, headersFor: (i) => ({ 'mcp-session-id': jwtSessions[i % 64]! }) },
+      { name: 'Gatehouse, personal access token', url: mcp, headers: { ...LEGACY, authorization: `Bearer ${pat}` }, body: CALL, headersFor: (i) => ({ 'mcp-session-id': patSessions[i % 64]! }) },
+      {
+        name: 'Gatehouse, 2026-07-28 stateless, JWT',
+        url: mcp,
+        headers: { ...JSON_HEADERS, authorization: `Bearer ${jwt}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
+        body: MODERN_CALL,
+        headersFor: () => ({}),
+      },
     ];
-    for (const [name, headersFor, headers, body] of variants) {
-      const results: LoadResult[] = [];
-      for (const connections of CONCURRENCY) results.push(await load({ url: mcp, connections, seconds: SECONDS, headers, body, headersFor }));
-      rows.push(...row(name, results, baseline));
+    for (const variant of variants) await load({ ...variant, connections: 16, seconds: 2 }); // warm-up, not counted
+    const runs = new Map<string, LoadResult[][]>(variants.map((variant) => [variant.name, CONCURRENCY.map(() => [])]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [level, connections] of CONCURRENCY.entries()) {
+        for (const variant of variants) runs.get(variant.name)![level]!.push(await load({ ...variant, connections, seconds: SECONDS }));
+      }
     }
+    const medians = new Map([...runs].map(([name, levels]) => [name, levels.map(median)]));
+    const baseline = medians.get(variants[0]!.name)!;
+    return table(variants.flatMap((variant, i) => row(variant.name, medians.get(variant.name)!, i === 0 ? undefined : baseline)));
   } finally {
     await server.stop();
+    await baselineServer.stop();
   }
+}
 
-  // The same JWT row with the per-principal rate limit counting in the Store.
-  const limited = await startGatehouse({ ...env, DATABASE_URL: tempDatabase(), RATE_LIMIT_MCP_PER_MINUTE: '100000000' });
-  try {
-    const { accessToken: jwt } = await accessToken(limited.url);
-    const sessions = await openSessions(`${limited.url}/mcp`, 64, { authorization: `Bearer ${jwt}` });
-    const result = await load({
-      url: `${limited.url}/mcp`,
-      connections: 16,
-      seconds: SECONDS,
-      headers: { ...LEGACY, authorization: `Bearer ${jwt}` },
-      body: CALL,
-      headersFor: (i) => ({ 'mcp-session-id': sessions[i % 64]! }),
-    });
-    rows.push({ ...row('Gatehouse, JWT bearer, rate limit on', [result], [baseline[1]!])[0]!, clients: 16 });
-  } finally {
-    await limited.stop();
+/** What the per-principal rate limit costs when it counts in the Store: JWT bearer at 16 clients, limit on and off. */
+async function rateLimitCost(): Promise<string> {
+  const results: Record<string, string | number>[] = [];
+  for (const limit of ['0', '100000000']) {
+    const server = await startGatehouse({ DATABASE_URL: tempDatabase(), TOOLS_MODULES: 'bench/bench-tools.ts', RATE_LIMIT_MCP_PER_MINUTE: limit });
+    try {
+      const { accessToken: jwt } = await accessToken(server.url);
+      const sessions = await openSessions(`${server.url}/mcp`, 64, { authorization: `Bearer ${jwt}` });
+      const variant = { url: `${server.url}/mcp`, headers: { ...LEGACY, authorization: `Bearer ${jwt}` }, body: CALL, headersFor: (i: number) => ({ 'mcp-session-id': sessions[i % 64]! }) };
+      await load({ ...variant, connections: 16, seconds: 2 });
+      const list: LoadResult[] = [];
+      for (let round = 0; round < ROUNDS; round++) list.push(await load({ ...variant, connections: 16, seconds: SECONDS }));
+      const measured = median(list);
+      results.push({ 'rate limit': limit === '0' ? 'off' : 'on (counted in the Store)', clients: 16, 'req/s': measured.requestsPerSecond, 'p50 ms': measured.p50, 'p99 ms': measured.p99 });
+    } finally {
+      await server.stop();
+    }
   }
-  return table(rows);
+  return table(results);
 }
 
 /** Scratch PostgreSQL database for one measurement, or undefined when no server answers. */
@@ -257,8 +273,10 @@ async function main() {
   const started = Date.now();
   console.log(`Gatehouse benchmark — ${new Date().toISOString()}, Node ${process.version}, ${SECONDS}s per load run\n`);
   if (ONLY.has('throughput')) {
-    console.log('## tools/call throughput (one trivial tool)\n');
+    console.log(`## tools/call throughput (one trivial tool; each cell the median of ${ROUNDS} runs of ${SECONDS} s)\n`);
     console.log(`${await throughput()}\n`);
+    console.log('## The /mcp rate limit\n');
+    console.log(`${await rateLimitCost()}\n`);
   }
   if (ONLY.has('sessions')) await sessionsSection();
   if (ONLY.has('memory')) {

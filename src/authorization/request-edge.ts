@@ -12,7 +12,7 @@ import { DEFAULT_SCOPES, RESOURCE_SCOPE_NAMES } from './scopes.ts';
  *   receiving `invalid_scope` or a token that can do nothing. (POST to
  *   /authorize is off in oidc-provider, so the query is the whole request.)
  * - Registration reads the current policy first, so a change an administrator
- *   made on any instance applies here at once; closed registration is refused.
+ *   made on any instance applies here within a second (the policy cache); closed registration is refused.
  */
 export function authorizationRequestEdge(policy: RegistrationPolicy): Middleware {
   return async (ctx, next) => {
