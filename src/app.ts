@@ -162,7 +162,17 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   observeProvider(provider, { store, logger, metrics, revocation, verifier });
 
   const inFlight = new InFlight();
-  const mcpAuth = new McpAuth(config, verifier, registry, rateLimits, (reason) => metrics.authFailure(reason));
+  const mcpAuth = new McpAuth({
+    config,
+    verifier,
+    registry,
+    rateLimits,
+    onFailure: (reason) => metrics.authFailure(reason),
+    // An OAuth client's "last used" on the admin page includes its MCP calls (written at most once a minute).
+    onAdmitted: (principal) => {
+      if (principal.kind === 'oauth') void clientIndex.touch(principal.clientId).catch(() => {});
+    },
+  });
   const guard = new RequestGuard(config);
   const legacySse = legacySseEndpoints({ config, store, auth: mcpAuth, buildServer, guard });
   clientIndex.follow(provider);

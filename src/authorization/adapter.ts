@@ -44,6 +44,7 @@ export class StoreAdapter implements Adapter {
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const now = Date.now();
     const expiresAt = expiresIn ? now + expiresIn * 1000 : null;
+    if (this.model === 'ReplayDetection') return this.recordOnce(id, payload, expiresAt, now);
     await this.store.run(
       `INSERT INTO oidc_models (model, id, payload, grant_id, client_id, account_id, uid, user_code, expires_at, consumed_at, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
@@ -62,6 +63,21 @@ export class StoreAdapter implements Adapter {
         now,
       ],
     );
+  }
+
+  /**
+   * oidc-provider's replay check (`ReplayDetection.unique`) finds, then saves:
+   * two requests with the same assertion could both pass between the two.
+   * Saving is conditional here, so only the first one records it.
+   */
+  private async recordOnce(id: string, payload: AdapterPayload, expiresAt: number | null, now: number): Promise<void> {
+    const { changes } = await this.store.run(
+      `INSERT INTO oidc_models (model, id, payload, expires_at, created_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at
+       WHERE oidc_models.expires_at IS NOT NULL AND oidc_models.expires_at <= ?`,
+      [this.model, this.key(id), JSON.stringify(payload), expiresAt, now, now],
+    );
+    if (changes === 0) throw new errors.InvalidRequest('this token was already used');
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {

@@ -24,13 +24,30 @@ export type SessionAuthorization<S> = { ok: true; session: S; principal: Princip
  * scope checks before a call is dispatched, and the session-bound fallback.
  */
 export class McpAuth {
-  constructor(
-    private readonly config: Config,
-    private readonly verifier: TokenVerifier,
-    private readonly registry: ToolRegistry,
-    private readonly rateLimits: RateLimits,
-    private readonly onFailure: (reason: string) => void = () => {},
-  ) {}
+  private readonly config: Config;
+  private readonly verifier: TokenVerifier;
+  private readonly registry: ToolRegistry;
+  private readonly rateLimits: RateLimits;
+  private readonly onFailure: (reason: string) => void;
+  private readonly onAdmitted: (principal: Principal) => void;
+
+  constructor(options: {
+    config: Config;
+    verifier: TokenVerifier;
+    registry: ToolRegistry;
+    rateLimits: RateLimits;
+    /** Told of each refused credential, by reason (for metrics). */
+    onFailure?: (reason: string) => void;
+    /** Told of each admitted request's principal (for "last used"). */
+    onAdmitted?: (principal: Principal) => void;
+  }) {
+    this.config = options.config;
+    this.verifier = options.verifier;
+    this.registry = options.registry;
+    this.rateLimits = options.rateLimits;
+    this.onFailure = options.onFailure ?? (() => {});
+    this.onAdmitted = options.onAdmitted ?? (() => {});
+  }
 
   /**
    * Counts the request against the principal's /mcp rate limit (per person
@@ -38,7 +55,10 @@ export class McpAuth {
    */
   async admit(ctx: Context, principal: Principal): Promise<boolean> {
     const wait = await this.rateLimits.takeBatched('mcp', `${principal.userId}:${principal.clientId}`);
-    if (wait === undefined) return true;
+    if (wait === undefined) {
+      this.onAdmitted(principal);
+      return true;
+    }
     ctx.status = 429;
     ctx.set('Retry-After', String(wait));
     ctx.body = { jsonrpc: '2.0', id: null, error: { code: -32000, message: `Rate limit exceeded; retry after ${wait} seconds` } };
