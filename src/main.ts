@@ -7,7 +7,7 @@ import { listClients } from './authorization/clients.ts';
 import { ConfigError, loadConfig, parseDuration, type Config } from './config.ts';
 import { audit } from './audit/audit-log.ts';
 import { BASE_SCOPE, RESOURCE_SCOPE_NAMES } from './authorization/scopes.ts';
-import { createPersonalAccessToken, listPersonalAccessTokens, revokePersonalAccessToken } from './mcp/personal-tokens.ts';
+import { createPersonalAccessToken, listPersonalAccessTokens, revokePersonalAccessToken, tokenState } from './mcp/personal-tokens.ts';
 import { migrate } from './store/migrate.ts';
 import { openNotifications, TOPICS, type Topic } from './store/notifications.ts';
 import { openStore } from './store/open.ts';
@@ -149,8 +149,7 @@ async function main(argv: string[]): Promise<number> {
         return listPersonalAccessTokens(store, user?.id);
       });
       for (const token of tokens) {
-        const state = token.revokedAt ? 'revoked' : token.expiresAt && token.expiresAt < Date.now() ? 'expired' : 'active';
-        console.log(`${token.id}\t${token.hint}\t${token.name}\t${token.scopes.join(' ')}\t${state}`);
+        console.log(`${token.id}\t${token.hint}\t${token.name}\t${token.scopes.join(' ')}\t${tokenState(token)}`);
       }
       if (!tokens.length) console.log('no personal access tokens');
       return 0;

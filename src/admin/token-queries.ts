@@ -1,51 +1,18 @@
+import { toPersonalAccessToken, tokenState, type PersonalAccessToken, type PersonalAccessTokenRow } from '../mcp/personal-tokens.ts';
 import type { Store } from '../store/store.ts';
 import { keysetPage, type Page, type PageRequest } from './paging.ts';
 
-export interface TokenRow {
-  id: string;
-  userId: string;
+/** A token as the pages list it: with its owner's email and its state. */
+export interface TokenRow extends PersonalAccessToken {
   email: string | null;
-  name: string;
-  hint: string;
-  scopes: string[];
-  createdAt: number;
-  expiresAt: number | null;
-  lastUsedAt: number | null;
-  revokedAt: number | null;
   state: 'active' | 'expired' | 'revoked';
 }
 
-interface Raw {
-  id: string;
-  user_id: string;
-  email: string | null;
-  name: string;
-  hint: string;
-  scopes: string;
-  created_at: number;
-  expires_at: number | null;
-  last_used_at: number | null;
-  revoked_at: number | null;
-}
-
-const num = (value: number | null) => (value === null ? null : Number(value));
+type Raw = PersonalAccessTokenRow & { email: string | null };
 
 export function toTokenRow(row: Raw, now = Date.now()): TokenRow {
-  const expiresAt = num(row.expires_at);
-  const revokedAt = num(row.revoked_at);
-  return {
-    id: row.id,
-    userId: row.user_id,
-    email: row.email,
-    name: row.name,
-    hint: row.hint,
-    scopes: row.scopes.split(' ').filter(Boolean),
-    createdAt: Number(row.created_at),
-    expiresAt,
-    lastUsedAt: num(row.last_used_at),
-    revokedAt,
-    state: revokedAt !== null ? 'revoked' : expiresAt !== null && expiresAt <= now ? 'expired' : 'active',
-  };
+  const token = toPersonalAccessToken(row);
+  return { ...token, email: row.email, state: tokenState(token, now) };
 }
 
 /** Personal access tokens, newest first, everyone's or one person's. */

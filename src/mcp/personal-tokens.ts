@@ -17,7 +17,7 @@ export interface PersonalAccessToken {
   revokedAt: number | null;
 }
 
-interface Row {
+export interface PersonalAccessTokenRow {
   id: string;
   user_id: string;
   name: string;
@@ -29,18 +29,25 @@ interface Row {
   revoked_at: number | null;
 }
 
-function toToken(row: Row): PersonalAccessToken {
+const timestamp = (value: number | null) => (value === null ? null : Number(value));
+
+export function toPersonalAccessToken(row: PersonalAccessTokenRow): PersonalAccessToken {
   return {
     id: row.id,
     userId: row.user_id,
     name: row.name,
     hint: row.hint,
     scopes: row.scopes.split(' ').filter(Boolean),
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    lastUsedAt: row.last_used_at,
-    revokedAt: row.revoked_at,
+    createdAt: Number(row.created_at),
+    expiresAt: timestamp(row.expires_at),
+    lastUsedAt: timestamp(row.last_used_at),
+    revokedAt: timestamp(row.revoked_at),
   };
+}
+
+export function tokenState(token: PersonalAccessToken, now = Date.now()): 'active' | 'expired' | 'revoked' {
+  if (token.revokedAt !== null) return 'revoked';
+  return token.expiresAt !== null && token.expiresAt <= now ? 'expired' : 'active';
 }
 
 export function hashPat(token: string): string {
@@ -63,17 +70,17 @@ export async function createPersonalAccessToken(
     'INSERT INTO personal_access_tokens (id, user_id, name, token_hash, hint, scopes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     [id, input.userId, input.name, hashPat(token), hint, input.scopes.join(' '), Date.now(), input.expiresAt],
   );
-  const record = await store.get<Row>('SELECT * FROM personal_access_tokens WHERE id = ?', [id]);
-  return { token, record: toToken(record!) };
+  const record = await store.get<PersonalAccessTokenRow>('SELECT * FROM personal_access_tokens WHERE id = ?', [id]);
+  return { token, record: toPersonalAccessToken(record!) };
 }
 
 /** The live token for this secret, or undefined (unknown, revoked or expired). */
 export async function findActivePat(store: Store, token: string): Promise<PersonalAccessToken | undefined> {
-  const row = await store.get<Row>(
+  const row = await store.get<PersonalAccessTokenRow>(
     'SELECT * FROM personal_access_tokens WHERE token_hash = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)',
     [hashPat(token), Date.now()],
   );
-  return row && toToken(row);
+  return row && toPersonalAccessToken(row);
 }
 
 export async function patIsActive(store: Store, id: string): Promise<boolean> {
@@ -86,9 +93,9 @@ export async function patIsActive(store: Store, id: string): Promise<boolean> {
 
 export async function listPersonalAccessTokens(store: Store, userId?: string): Promise<PersonalAccessToken[]> {
   const rows = userId
-    ? await store.all<Row>('SELECT * FROM personal_access_tokens WHERE user_id = ? ORDER BY created_at DESC', [userId])
-    : await store.all<Row>('SELECT * FROM personal_access_tokens ORDER BY created_at DESC');
-  return rows.map(toToken);
+    ? await store.all<PersonalAccessTokenRow>('SELECT * FROM personal_access_tokens WHERE user_id = ? ORDER BY created_at DESC', [userId])
+    : await store.all<PersonalAccessTokenRow>('SELECT * FROM personal_access_tokens ORDER BY created_at DESC');
+  return rows.map(toPersonalAccessToken);
 }
 
 export async function revokePersonalAccessToken(store: Store, id: string, userId?: string): Promise<boolean> {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { discover, insecure, oauth, register, authorizeAndExchange, postForm } from '../helpers/oauth.ts';
+import { authorizationUrl, discover, insecure, oauth, register, authorizeAndExchange, postForm } from '../helpers/oauth.ts';
 import { ALICE, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 
@@ -132,16 +132,7 @@ test('the authorization response carries iss and the consent page names the clie
 test('a person who declines sends the client access_denied', async (t) => {
   const as = await discover(gh.issuer);
   const client = await register(as, { redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' });
-  const url = new URL(as.authorization_endpoint!);
-  url.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: client.client_id,
-    redirect_uri: REDIRECT,
-    code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
-    code_challenge_method: 'S256',
-    state: 's',
-  }).toString();
-  const callback = await new UserAgent().authorize(url, { ...ALICE, decision: 'deny' });
+  const callback = await new UserAgent().authorize(await authorizationUrl(as, client.client_id, REDIRECT), { ...ALICE, decision: 'deny' });
   t.is(callback.searchParams.get('error'), 'access_denied');
   t.is(callback.searchParams.get('iss'), gh.issuer);
 });

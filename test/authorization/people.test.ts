@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { discover, obtainCode, oauth, postForm, register } from '../helpers/oauth.ts';
+import { authorizationUrl, discover, obtainCode, oauth, postForm, register } from '../helpers/oauth.ts';
 import { ALICE, BOB, createTestDatabase, freePort, spawnGatehouse, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 
@@ -14,41 +14,29 @@ test.before(async () => {
 });
 test.after.always(async () => gh?.close());
 
-async function authorizationUrl(clientId: string, redirect: string) {
-  const url = new URL(as.authorization_endpoint!);
-  url.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: clientId,
-    redirect_uri: redirect,
-    code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
-    code_challenge_method: 'S256',
-    state: 's',
-  }).toString();
-  return url;
-}
 
 test('"remember my decision" spares a returning client the consent page; without it, consent is asked again', async (t) => {
   const redirect = 'http://127.0.0.1:49500/callback';
   const client = await register(as, { redirect_uris: [redirect], token_endpoint_auth_method: 'none', client_name: 'Returning app' });
   const agent = new UserAgent();
 
-  await agent.authorize(await authorizationUrl(client.client_id, redirect), ALICE);
+  await agent.authorize(await authorizationUrl(as, client.client_id, redirect), ALICE);
   const consentPages = () => agent.pages.filter((page) => page.html.includes('/consent"')).length;
   t.is(consentPages(), 1);
 
-  await agent.authorize(await authorizationUrl(client.client_id, redirect), ALICE);
+  await agent.authorize(await authorizationUrl(as, client.client_id, redirect), ALICE);
   t.is(consentPages(), 2, 'not remembered: asked again');
 
-  await agent.authorize(await authorizationUrl(client.client_id, redirect), { ...ALICE, remember: true });
+  await agent.authorize(await authorizationUrl(as, client.client_id, redirect), { ...ALICE, remember: true });
   t.is(consentPages(), 3);
   const pagesBefore = agent.pages.length;
-  const callback = await agent.authorize(await authorizationUrl(client.client_id, redirect), ALICE);
+  const callback = await agent.authorize(await authorizationUrl(as, client.client_id, redirect), ALICE);
   t.truthy(callback.searchParams.get('code'));
   t.is(agent.pages.length, pagesBefore, 'remembered: signed in and consented, no page shown at all');
 
   // Another person in another browser is still asked.
   const bob = new UserAgent();
-  await bob.authorize(await authorizationUrl(client.client_id, redirect), BOB);
+  await bob.authorize(await authorizationUrl(as, client.client_id, redirect), BOB);
   t.true(bob.pages.some((page) => page.html.includes('/consent"')));
 });
 
@@ -58,7 +46,7 @@ test('sign-in failures are generic, and repeated failures lock the account name 
 
   async function attempt(email: string, password: string) {
     const agent = new UserAgent();
-    let response = await agent.request(await authorizationUrl(client.client_id, redirect));
+    let response = await agent.request(await authorizationUrl(as, client.client_id, redirect));
     let url = new URL(response.headers.get('location')!, gh.url);
     response = await agent.request(url);
     const html = await response.text();
@@ -88,7 +76,7 @@ test('interaction forms without the CSRF token are refused', async (t) => {
   const redirect = 'http://127.0.0.1:49502/callback';
   const client = await register(as, { redirect_uris: [redirect], token_endpoint_auth_method: 'none' });
   const agent = new UserAgent();
-  const first = await agent.request(await authorizationUrl(client.client_id, redirect));
+  const first = await agent.request(await authorizationUrl(as, client.client_id, redirect));
   const interaction = new URL(first.headers.get('location')!, gh.url);
   await agent.request(interaction);
   const response = await agent.request(new URL(`${interaction.pathname}/login`, gh.url), {
@@ -114,7 +102,7 @@ test('the sign-in page is a real page: labelled fields, no inline script, strict
   const redirect = 'http://127.0.0.1:49503/callback';
   const client = await register(as, { redirect_uris: [redirect], token_endpoint_auth_method: 'none', client_name: '<img src=x onerror=alert(1)>' });
   const agent = new UserAgent();
-  const first = await agent.request(await authorizationUrl(client.client_id, redirect));
+  const first = await agent.request(await authorizationUrl(as, client.client_id, redirect));
   const page = await agent.request(new URL(first.headers.get('location')!, gh.url));
   const html = await page.text();
   t.regex(html, /<label for="email">/);

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { CLIENT_PROFILES } from '../helpers/clients.ts';
-import { discover, oauth } from '../helpers/oauth.ts';
+import { authorizationUrl, discover } from '../helpers/oauth.ts';
 import { ALICE, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 
@@ -19,19 +19,7 @@ async function registerRaw(body: unknown, contentType = 'application/json') {
   return { status: response.status, json: (await response.json().catch(() => ({}))) as Record<string, any> };
 }
 
-async function authorizeUrl(clientId: string, redirectUri: string) {
-  const as = await discover(gh.issuer);
-  const url = new URL(as.authorization_endpoint!);
-  url.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: clientId,
-    redirect_uri: redirectUri,
-    code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
-    code_challenge_method: 'S256',
-    state: 'state-1',
-  }).toString();
-  return url;
-}
+const authorizeUrl = async (clientId: string, redirectUri: string) => authorizationUrl(await discover(gh.issuer), clientId, redirectUri);
 
 for (const profile of CLIENT_PROFILES) {
   test(`${profile.name}: its registration is accepted and its redirect URI works at /authorize`, async (t) => {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { discover, obtainCode, oauth, postForm, register } from '../helpers/oauth.ts';
+import { authorizationUrl, discover, obtainCode, oauth, postForm, register } from '../helpers/oauth.ts';
 import { ALICE, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 
@@ -138,15 +138,7 @@ test('the resource may be repeated, omitted, or spelled with a trailing slash', 
 });
 
 test('a foreign resource is refused', async (t) => {
-  const url = new URL(as.authorization_endpoint!);
-  url.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: client.client_id,
-    redirect_uri: REDIRECT,
-    code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
-    code_challenge_method: 'S256',
-    resource: 'https://elsewhere.example.com/mcp',
-  }).toString();
+  const url = await authorizationUrl(as, client.client_id, REDIRECT, { resource: 'https://elsewhere.example.com/mcp' });
   const response = await fetch(url, { redirect: 'manual' });
   t.is(new URL(response.headers.get('location')!).searchParams.get('error'), 'invalid_target');
 });

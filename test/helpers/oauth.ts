@@ -56,6 +56,26 @@ export async function authorizeAndExchange(
   return (await oauth.processAuthorizationCodeResponse(as, client, response)) as unknown as Tokens;
 }
 
+/** An authorization request with a fresh PKCE challenge (its verifier is thrown away). */
+export async function authorizationUrl(
+  as: oauth.AuthorizationServer,
+  clientId: string,
+  redirectUri: string,
+  extra: Record<string, string> = {},
+): Promise<URL> {
+  const url = new URL(as.authorization_endpoint!);
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
+    code_challenge_method: 'S256',
+    state: 's',
+    ...extra,
+  }).toString();
+  return url;
+}
+
 /** Starts an authorization and returns the code, for tests of the token endpoint itself. */
 export async function obtainCode(
   as: oauth.AuthorizationServer,

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { initializeRequest, mcpPost, tokensFor } from '../helpers/mcp.ts';
-import { discover, obtainCode, postForm, register } from '../helpers/oauth.ts';
+import { authorizationUrl, discover, obtainCode, postForm, register } from '../helpers/oauth.ts';
 import { ALICE, BOB, createTestDatabase, startGatehouse } from '../helpers/server.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
 
@@ -60,10 +60,7 @@ test('sign-in per IP: a page for people with Retry-After', async (t) => {
   let retryAfter: string | null = null;
   for (let i = 0; i < 3; i++) {
     const agent = new UserAgent();
-    const { oauth } = await import('../helpers/oauth.ts');
-    const url = new URL(as.authorization_endpoint!);
-    url.search = new URLSearchParams({ response_type: 'code', client_id: client.client_id, redirect_uri: redirect, code_challenge: await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()), code_challenge_method: 'S256' }).toString();
-    const first = await agent.request(url);
+    const first = await agent.request(await authorizationUrl(as, client.client_id, redirect));
     const page = new URL(first.headers.get('location')!, gh.url);
     const form = await (await agent.request(page)).text();
     const response = await agent.submitForm(page.href, form, `${page.pathname}/login`, { email: `nobody${i}@example.test`, password: 'wrong-password' });
