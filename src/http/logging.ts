@@ -34,10 +34,24 @@ const REDACT = [
   '*.sessionId',
 ];
 
+/**
+ * Errors are logged as what went wrong and where, nothing more. pino's default
+ * serializer copies every enumerable property, and libraries hang request data
+ * on their errors (jose a token's claims, pg a row's values, oidc-provider the
+ * offending detail). The error's code travels as `errorCode` because `*.code`
+ * is redacted: that name also carries OAuth authorization codes.
+ */
+function errorSummary(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { type: typeof error, message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  return { type: error.name, message: error.message, ...(typeof code === 'string' ? { errorCode: code } : {}), stack: error.stack };
+}
+
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino(
     {
       level,
+      serializers: { err: errorSummary },
       redact: { paths: REDACT, censor: '[redacted]' },
       base: undefined,
       mixin: () => requestContext.getStore() ?? {},

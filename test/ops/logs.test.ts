@@ -59,3 +59,19 @@ test('no secret of a whole OAuth flow and MCP session reaches the log, and every
   }
   t.false(output.includes('code_challenge'), 'query strings are never logged');
 });
+
+test('an error is logged as its type, message and stack, never the data a library hung on it', async (t) => {
+  const { createLogger } = await import('../../src/http/logging.ts');
+  const { Writable } = await import('node:stream');
+  const lines: string[] = [];
+  const logger = createLogger('info', new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) }));
+  const failure = Object.assign(new TypeError('claim check failed'), { code: 'ERR_JWT_CLAIM', payload: { sub: 'someone', secret: 'claim-value-123' }, detail: 'Key (token)=(row-value-456)' });
+  logger.error({ err: failure }, 'it broke');
+  const entry = JSON.parse(lines[0]!) as { err: Record<string, unknown> };
+  t.is(entry.err.type, 'TypeError');
+  t.is(entry.err.message, 'claim check failed');
+  t.is(entry.err.errorCode, 'ERR_JWT_CLAIM');
+  t.truthy(entry.err.stack);
+  t.false(lines[0]!.includes('claim-value-123'));
+  t.false(lines[0]!.includes('row-value-456'));
+});
