@@ -52,6 +52,29 @@ export async function connectV2(
   return { client, transport };
 }
 
+/**
+ * Connects the way n8n's MCP Client Tool does: a v1 client with a static bearer on every
+ * request. `seen` records each request's method and Authorization header, and
+ * `getStreamOpened` waits for the GET stream the SDK opens in the background after initialized.
+ */
+export async function connectLikeN8n(gh: { resource: string }, token: string) {
+  const seen: { method: string; authorization: string | null }[] = [];
+  const transport = new StreamableV1(new URL(gh.resource), {
+    ...bearer(token),
+    fetch: async (url: string | URL | Request, init?: RequestInit) => {
+      seen.push({ method: init?.method ?? 'GET', authorization: new Headers(init?.headers).get('authorization') });
+      return fetch(url, init);
+    },
+  });
+  const client = new ClientV1({ name: 'n8n-mcp-client-tool', version: '1.26.0' });
+  await client.connect(transport);
+  const getStreamOpened = async () => {
+    for (let wait = 0; wait < 50 && !seen.some((request) => request.method === 'GET'); wait++) await new Promise((resolve) => setTimeout(resolve, 20));
+    return seen.some((request) => request.method === 'GET');
+  };
+  return { client, seen, getStreamOpened };
+}
+
 export interface RawAnswer {
   status: number;
   headers: Headers;

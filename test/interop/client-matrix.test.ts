@@ -5,12 +5,10 @@
  * unauthenticated first call through sign-in and consent to a tool call.
  */
 import test from 'ava';
-import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { findUserByEmail } from '../../src/authorization/accounts.ts';
 import { createPersonalAccessToken } from '../../src/mcp/personal-tokens.ts';
 import { CLIENT_PROFILES, type ClientProfile } from '../helpers/clients.ts';
-import { mcpPost, toolText } from '../helpers/mcp.ts';
+import { connectLikeN8n, mcpPost, toolText } from '../helpers/mcp.ts';
 import { ALICE, BOB, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
 import { LegacyWire, modernRequest, MODERN, signInLike, whoamiOf } from './client-replay.ts';
 
@@ -168,21 +166,11 @@ test('Claude Code, falling back: a probe Gatehouse cannot serve gets 400, then i
 
 /** n8n's MCP Client Tool: a v1 SDK client, a new one per agent run, the bearer on every request (GET included). */
 async function n8nAgentRun(token: string) {
-  const seen: { method: string; authorization: string | null }[] = [];
-  const transport = new StreamableHTTPClientTransport(new URL(gh.resource), {
-    requestInit: { headers: { Authorization: `Bearer ${token}` } },
-    fetch: async (url: string | URL | Request, init?: RequestInit) => {
-      seen.push({ method: init?.method ?? 'GET', authorization: new Headers(init?.headers).get('authorization') });
-      return fetch(url, init);
-    },
-  });
-  const client = new ClientV1({ name: 'n8n-mcp-client-tool', version: '1.26.0' });
-  await client.connect(transport);
+  const { client, seen, getStreamOpened } = await connectLikeN8n(gh, token);
   try {
     const { tools } = await client.listTools();
     const who = JSON.parse(toolText(await client.callTool({ name: 'whoami', arguments: {} })));
-    // The SDK opens its GET stream after initialized, in the background.
-    for (let wait = 0; wait < 50 && !seen.some((request) => request.method === 'GET'); wait++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await getStreamOpened();
     return { tools: tools.map((tool) => tool.name), who, seen };
   } finally {
     await client.close();

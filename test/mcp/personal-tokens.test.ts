@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { ClientV1, mcpPost, StreamableV1, toolText } from '../helpers/mcp.ts';
+import { ClientV1, connectLikeN8n, mcpPost, toolText } from '../helpers/mcp.ts';
 import { ALICE, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
 
 const run = promisify(execFile);
@@ -20,24 +20,14 @@ test.before(async () => {
 test.after.always(async () => gh?.close());
 
 test('n8n-like: the v1 client with a static Bearer personal access token on every request, GET stream included', async (t) => {
-  const seen: { method: string; authorization: string | null }[] = [];
-  const transport = new StreamableV1(new URL(gh.resource), {
-    requestInit: { headers: { Authorization: `Bearer ${token}` } },
-    fetch: async (url: string | URL | Request, init?: RequestInit) => {
-      seen.push({ method: init?.method ?? 'GET', authorization: new Headers(init?.headers).get('authorization') });
-      return fetch(url, init);
-    },
-  });
-  const client = new ClientV1({ name: 'n8n-mcp-client-tool', version: '1.26.0' });
-  await client.connect(transport);
+  const { client, seen, getStreamOpened } = await connectLikeN8n(gh, token);
   t.teardown(() => client.close());
   const who = JSON.parse(toolText(await client.callTool({ name: 'whoami', arguments: {} })));
   t.is(who.user.email, ALICE.email);
   t.is(who.credential, 'personal access token');
   t.is(who.client.name, 'personal access token "n8n"');
   await client.callTool({ name: 'notes_add', arguments: { text: 'from n8n' } });
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  t.true(seen.some((request) => request.method === 'GET'), 'the client opened its GET stream');
+  t.true(await getStreamOpened(), 'the client opened its GET stream');
   t.true(seen.every((request) => request.authorization === `Bearer ${token}`));
 });
 
