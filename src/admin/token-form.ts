@@ -1,18 +1,21 @@
+import { audit } from '../audit/audit-log.ts';
 import { BASE_SCOPE, describeScope, RESOURCE_SCOPE_NAMES } from '../authorization/scopes.ts';
+import { createPersonalAccessToken, type PersonalAccessToken } from '../mcp/personal-tokens.ts';
+import type { Store } from '../store/store.ts';
 
 export class TokenInputError extends Error {}
 
-export const EXPIRY_CHOICES = [
+const EXPIRY_CHOICES = [
   { value: '7', label: '7 days' },
   { value: '30', label: '30 days' },
   { value: '90', label: '90 days' },
   { value: '365', label: '1 year' },
   { value: 'never', label: 'Never' },
 ];
-export const DEFAULT_EXPIRY = '90';
+const DEFAULT_EXPIRY = '90';
 
 /** The scopes a personal access token may carry; the base scope is always included. */
-export const TOKEN_SCOPES = RESOURCE_SCOPE_NAMES.map((name) => ({ name, description: describeScope(name), always: name === BASE_SCOPE }));
+const TOKEN_SCOPES = RESOURCE_SCOPE_NAMES.map((name) => ({ name, description: describeScope(name), always: name === BASE_SCOPE }));
 
 export interface TokenRequest {
   name: string;
@@ -29,4 +32,22 @@ export function parseTokenForm(form: Record<string, string>): TokenRequest {
   const expiry = form.expires ?? DEFAULT_EXPIRY;
   if (!EXPIRY_CHOICES.some((choice) => choice.value === expiry)) throw new TokenInputError('Choose when the token expires.');
   return { name, scopes, expiresAt: expiry === 'never' ? null : Date.now() + Number(expiry) * 86_400_000 };
+}
+
+/** What a page needs to draw the form again: the values entered (expiry defaulted) and the choices. */
+export function tokenFormView(form: Record<string, string>) {
+  return { form: { expires: DEFAULT_EXPIRY, ...form }, scopes: TOKEN_SCOPES, expiryChoices: EXPIRY_CHOICES };
+}
+
+/** Creates the token for its owner and records who asked for it. */
+export async function issueToken(
+  store: Store,
+  ownerId: string,
+  request: TokenRequest,
+  by: { actor: string; ip: string },
+): Promise<{ token: string; record: PersonalAccessToken }> {
+  const created = await createPersonalAccessToken(store, { userId: ownerId, ...request });
+  const { record } = created;
+  await audit(store, { event: 'token.created', actor: by.actor, subject: record.id, ip: by.ip, detail: { user: ownerId, scopes: record.scopes, name: record.name } });
+  return created;
 }

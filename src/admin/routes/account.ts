@@ -3,12 +3,11 @@ import type { Context } from 'koa';
 import type { Revocation } from '../../access/revocation.ts';
 import { audit } from '../../audit/audit-log.ts';
 import { sendMessage } from '../../http/views.ts';
-import { createPersonalAccessToken } from '../../mcp/personal-tokens.ts';
 import type { Store } from '../../store/store.ts';
 import type { SignedIn } from '../admin-session.ts';
 import { grantsWhere } from '../client-queries.ts';
 import type { Pages } from '../pages.ts';
-import { DEFAULT_EXPIRY, EXPIRY_CHOICES, parseTokenForm, TOKEN_SCOPES, TokenInputError } from '../token-form.ts';
+import { issueToken, parseTokenForm, tokenFormView, TokenInputError } from '../token-form.ts';
 import { tokenPage } from '../token-queries.ts';
 
 interface Deps {
@@ -33,10 +32,8 @@ export function accountRoutes({ store, pages, revocation }: Deps): Router {
         title: 'Your account',
         tokens,
         apps: await grantsWhere(store, 'account_id', user.id),
-        form: { expires: DEFAULT_EXPIRY, ...form },
+        ...tokenFormView(form),
         error,
-        scopes: TOKEN_SCOPES,
-        expiryChoices: EXPIRY_CHOICES,
       },
       status,
     );
@@ -49,8 +46,7 @@ export function accountRoutes({ store, pages, revocation }: Deps): Router {
     if (!form) return;
     try {
       const user = me(ctx);
-      const { token, record } = await createPersonalAccessToken(store, { userId: user.id, ...parseTokenForm(form) });
-      await audit(store, { event: 'token.created', actor: user.id, subject: record.id, ip: ctx.ip, detail: { user: user.id, scopes: record.scopes, name: record.name } });
+      const { token, record } = await issueToken(store, user.id, parseTokenForm(form), { actor: user.id, ip: ctx.ip });
       pages.render(ctx, 'token-created', 'account', { title: 'Token created', token, record, owner: user, back: '/account' }, 201);
     } catch (error) {
       if (error instanceof TokenInputError) return render(ctx, form, error.message, 400);

@@ -4,12 +4,11 @@ import type { Revocation } from '../../access/revocation.ts';
 import { audit } from '../../audit/audit-log.ts';
 import { findUserByEmail } from '../../authorization/accounts.ts';
 import { sendMessage } from '../../http/views.ts';
-import { createPersonalAccessToken } from '../../mcp/personal-tokens.ts';
 import type { Store } from '../../store/store.ts';
 import type { SignedIn } from '../admin-session.ts';
 import type { Pages } from '../pages.ts';
 import { pageRequest } from '../paging.ts';
-import { DEFAULT_EXPIRY, EXPIRY_CHOICES, parseTokenForm, TOKEN_SCOPES, TokenInputError } from '../token-form.ts';
+import { issueToken, parseTokenForm, tokenFormView, TokenInputError } from '../token-form.ts';
 import { tokenPage, userEmails } from '../token-queries.ts';
 import { listLink } from './clients.ts';
 
@@ -40,10 +39,8 @@ export function tokenRoutes({ store, pages, revocation }: Deps): Router {
         newerHref: page.newer && link({ before: page.newer }),
         olderHref: page.older && link({ after: page.older }),
         emails: await userEmails(store),
-        form: { expires: DEFAULT_EXPIRY, ...form },
+        ...tokenFormView(form),
         error,
-        scopes: TOKEN_SCOPES,
-        expiryChoices: EXPIRY_CHOICES,
       },
       status,
     );
@@ -59,8 +56,7 @@ export function tokenRoutes({ store, pages, revocation }: Deps): Router {
       const owner = await findUserByEmail(store, form.user ?? '');
       if (!owner) throw new TokenInputError(`There is no user with the email "${form.user ?? ''}".`);
       if (owner.disabledAt !== null) throw new TokenInputError(`${owner.email} is disabled.`);
-      const { token, record } = await createPersonalAccessToken(store, { userId: owner.id, ...request });
-      await audit(store, { event: 'token.created', actor: actor(ctx), subject: record.id, ip: ctx.ip, detail: { user: owner.id, scopes: record.scopes, name: record.name } });
+      const { token, record } = await issueToken(store, owner.id, request, { actor: actor(ctx), ip: ctx.ip });
       pages.render(ctx, 'token-created', 'tokens', { title: 'Token created', token, record, owner, back: '/admin/tokens' }, 201);
     } catch (error) {
       if (error instanceof TokenInputError) return renderList(ctx, form, error.message, 400);
