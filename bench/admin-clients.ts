@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
-import { StoreAdapter } from '../src/authorization/adapter.ts';
-import { createUser } from '../src/authorization/accounts.ts';
-import { ClientIndex, type ClientMetadata } from '../src/authorization/clients.ts';
-import { migrate } from '../src/store/migrate.ts';
-import { openStore } from '../src/store/open.ts';
+import { StoreAdapter } from '../src/oauth/adapter.ts';
+import { createUser } from '../src/domain/accounts.ts';
+import { ClientIndex, type ClientMetadata } from '../src/data/client-index.ts';
+import { migrate } from '../src/data/migrate.ts';
+import { openStore } from '../src/data/engines/open.ts';
 import { ADMIN, startGatehouse, tempDatabase } from './lib.ts';
 
 /**

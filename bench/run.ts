@@ -9,9 +9,9 @@
  */
 import { spawn } from 'node:child_process';
 import pg from 'pg';
-import { openStore } from '../src/store/open.ts';
-import { findUserByEmail } from '../src/authorization/accounts.ts';
-import { createPersonalAccessToken } from '../src/mcp/personal-tokens.ts';
+import { openStore } from '../src/data/engines/open.ts';
+import { findUserByEmail } from '../src/domain/accounts.ts';
+import { createPersonalAccessToken } from '../src/data/personal-tokens.ts';
 import { discover, obtainCode, postForm, register } from '../test/helpers/oauth.ts';
 import { UserAgent } from '../test/helpers/user-agent.ts';
 import { ADMIN, freePort, startGatehouse, table, tempDatabase, type Running } from './lib.ts';

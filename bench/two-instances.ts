@@ -1,9 +1,9 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { createUser } from '../src/authorization/accounts.ts';
-import { createPersonalAccessToken } from '../src/mcp/personal-tokens.ts';
-import { migrate } from '../src/store/migrate.ts';
-import { openStore } from '../src/store/open.ts';
+import { createUser } from '../src/domain/accounts.ts';
+import { createPersonalAccessToken } from '../src/data/personal-tokens.ts';
+import { migrate } from '../src/data/migrate.ts';
+import { openStore } from '../src/data/engines/open.ts';
 import { cpuSeconds, freePort, startGatehouse, table, tempPostgresDatabase } from './lib.ts';
 
 /**

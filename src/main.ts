@@ -1,17 +1,17 @@
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
-import { createGatehouse } from './app.ts';
-import { AccountError, createUser, findUserByEmail } from './authorization/accounts.ts';
-import { pruneRetiredKeys, rotateSigningKeys } from './authorization/keys.ts';
-import { listClients } from './authorization/clients.ts';
-import { ConfigError, loadConfig, parseDuration, type Config } from './config.ts';
-import { audit } from './audit/audit-log.ts';
-import { BASE_SCOPE, RESOURCE_SCOPE_NAMES } from './authorization/scopes.ts';
-import { createPersonalAccessToken, listPersonalAccessTokens, revokePersonalAccessToken, tokenState } from './mcp/personal-tokens.ts';
-import { migrate } from './store/migrate.ts';
-import { openNotifications, TOPICS, type Topic } from './store/notifications.ts';
-import { openStore } from './store/open.ts';
-import type { Store } from './store/store.ts';
+import { createGatehouse } from './server.ts';
+import { AccountError, createUser, findUserByEmail } from './domain/accounts.ts';
+import { pruneRetiredKeys, rotateSigningKeys } from './oauth/keys.ts';
+import { listClients } from './data/client-index.ts';
+import { ConfigError, loadConfig, parseDuration, type Config } from './config/config.ts';
+import { audit } from './data/audit-log.ts';
+import { BASE_SCOPE, RESOURCE_SCOPE_NAMES } from './domain/scopes.ts';
+import { createPersonalAccessToken, listPersonalAccessTokens, revokePersonalAccessToken, tokenState } from './data/personal-tokens.ts';
+import { migrate } from './data/migrate.ts';
+import { openNotifications, TOPICS, type Topic } from './data/notifications.ts';
+import { openStore } from './data/engines/open.ts';
+import type { Store } from './data/engines/store.ts';
 import { randomBytes } from 'node:crypto';
 
 const USAGE = `Usage: gatehouse <command>

@@ -1,6 +1,6 @@
 import { Router } from '@koa/router';
-import { BASE_SCOPE, RESOURCE_SCOPE_NAMES } from '../authorization/scopes.ts';
-import type { Config } from '../config.ts';
+import { BASE_SCOPE, RESOURCE_SCOPE_NAMES } from '../domain/scopes.ts';
+import type { Config } from '../config/config.ts';
 
 /** Where clients find the document: the path-suffixed form RFC 9728 §3.1 derives from `/mcp`. */
 export function protectedResourceMetadataUrl(config: Config): string {

@@ -1,5 +1,5 @@
 import { McpServer, type ServerContext } from '@modelcontextprotocol/server';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../data/engines/store.ts';
 import { principalOf } from './principal.ts';
 import type { ToolRegistry } from './tools/registry.ts';
 

@@ -1,8 +1,8 @@
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWK } from 'jose';
-import { TOPICS, type Notifications } from '../store/notifications.ts';
-import type { Store } from '../store/store.ts';
+import { TOPICS, type Notifications } from '../data/notifications.ts';
+import type { Store } from '../data/engines/store.ts';
 import { LruCache } from '../util/lru-cache.ts';
-import { findActivePat, looksLikePat, patIsActive, touchPat } from './personal-tokens.ts';
+import { findActivePat, looksLikePat, patIsActive, touchPat } from '../data/personal-tokens.ts';
 import type { Principal } from './principal.ts';
 
 export type Verification =

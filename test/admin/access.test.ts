@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import test from 'ava';
-import { findUserByEmail } from '../../src/authorization/accounts.ts';
+import { findUserByEmail } from '../../src/domain/accounts.ts';
 import { ADMIN, ALICE, BOB, freePort, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
 import { AdminAgent, noticeOf, signedIn } from './admin-agent.ts';
 
@@ -170,7 +170,7 @@ test('an expired admin session is refused', async (t) => {
 });
 
 test('a disabled account or a removed admin role takes effect on the open session at once', async (t) => {
-  const { createUser } = await import('../../src/authorization/accounts.ts');
+  const { createUser } = await import('../../src/domain/accounts.ts');
   const dana = { email: 'dana-admin@example.test', password: 'dana-password-123' };
   const user = await createUser(gh.gatehouse.store, { ...dana, isAdmin: true });
   const agent = await signedIn(gh.url, dana);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { listClients } from '../../src/authorization/clients.ts';
+import { listClients } from '../../src/data/client-index.ts';
 import { initializeRequest, mcpPost, openSession, tokensFor } from '../helpers/mcp.ts';
 import { discover, obtainCode, postForm } from '../helpers/oauth.ts';
 import { ADMIN, ALICE, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';

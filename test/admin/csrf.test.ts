@@ -1,7 +1,7 @@
 import test from 'ava';
-import { findUserByEmail } from '../../src/authorization/accounts.ts';
-import { createPersonalAccessToken } from '../../src/mcp/personal-tokens.ts';
-import { hashSessionId } from '../../src/mcp/sessions.ts';
+import { findUserByEmail } from '../../src/domain/accounts.ts';
+import { createPersonalAccessToken } from '../../src/data/personal-tokens.ts';
+import { hashSessionId } from '../../src/mcp/sessions/registry.ts';
 import { openSession, tokensFor } from '../helpers/mcp.ts';
 import { ADMIN, ALICE, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
 import { signedIn, type AdminAgent } from './admin-agent.ts';

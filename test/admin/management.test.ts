@@ -1,7 +1,7 @@
 import test from 'ava';
-import { createUser, findUserByEmail } from '../../src/authorization/accounts.ts';
-import { createPersonalAccessToken } from '../../src/mcp/personal-tokens.ts';
-import { hashSessionId } from '../../src/mcp/sessions.ts';
+import { createUser, findUserByEmail } from '../../src/domain/accounts.ts';
+import { createPersonalAccessToken } from '../../src/data/personal-tokens.ts';
+import { hashSessionId } from '../../src/mcp/sessions/registry.ts';
 import { initializeRequest, mcpPost, openSession, tokensFor } from '../helpers/mcp.ts';
 import { ADMIN, ALICE, BOB, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
 import { AdminAgent, noticeOf, signedIn } from './admin-agent.ts';

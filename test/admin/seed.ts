@@ -1,6 +1,6 @@
-import { StoreAdapter } from '../../src/authorization/adapter.ts';
-import { ClientIndex, type ClientMetadata } from '../../src/authorization/clients.ts';
-import type { Store } from '../../src/store/store.ts';
+import { StoreAdapter } from '../../src/oauth/adapter.ts';
+import { ClientIndex, type ClientMetadata } from '../../src/data/client-index.ts';
+import type { Store } from '../../src/data/engines/store.ts';
 
 /** Stores clients the way registration does (an oidc_models Client row and its index row), with given creation times. */
 export async function seedClients(store: Store, count: number, make: (i: number) => Partial<ClientMetadata> & { createdAt?: number } = () => ({})): Promise<string[]> {

@@ -1,7 +1,7 @@
 import test from 'ava';
-import { createUser, verifyLogin } from '../../src/authorization/accounts.ts';
-import { migrate } from '../../src/store/migrate.ts';
-import { openStore } from '../../src/store/open.ts';
+import { createUser, verifyLogin } from '../../src/domain/accounts.ts';
+import { migrate } from '../../src/data/migrate.ts';
+import { openStore } from '../../src/data/engines/open.ts';
 import { createTestDatabase } from '../helpers/server.ts';
 
 test('wrong passwords sent in parallel all count towards the lock', async (t) => {

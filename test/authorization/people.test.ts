@@ -62,7 +62,7 @@ test('sign-in failures are generic, and repeated failures lock the account name 
   const message = (html: string) => /role="alert"[^>]*>([^<]+)</.exec(html)?.[1];
   t.is(message(wrong.html), message(unknown.html), 'the same words whether or not the account exists');
 
-  const { createUser } = await import('../../src/authorization/accounts.ts');
+  const { createUser } = await import('../../src/domain/accounts.ts');
   await createUser(gh.gatehouse.store, { email: 'carol-lock@example.test', password: 'carol-password-123' });
   for (let i = 0; i < 3; i++) await attempt('carol-lock@example.test', 'still wrong');
   const locked = await attempt('carol-lock@example.test', 'still wrong');
@@ -163,7 +163,7 @@ test('gatehouse user add and migrate work from the command line', async (t) => {
 });
 
 test('signing keys rotate without invalidating live tokens, and retired keys can be pruned', async (t) => {
-  const { rotateSigningKeys, pruneRetiredKeys } = await import('../../src/authorization/keys.ts');
+  const { rotateSigningKeys, pruneRetiredKeys } = await import('../../src/oauth/keys.ts');
   const { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } = await import('jose');
   const database = await createTestDatabase();
   t.teardown(() => database.drop());

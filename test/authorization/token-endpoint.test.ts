@@ -248,7 +248,7 @@ test('garbage and oversized bodies get OAuth errors on every endpoint, never a 5
 });
 
 test('replay detection records a one-time token once, even when asked at the same moment', async (t) => {
-  const { StoreAdapter } = await import('../../src/authorization/adapter.ts');
+  const { StoreAdapter } = await import('../../src/oauth/adapter.ts');
   const adapter = new StoreAdapter('ReplayDetection', gh.gatehouse.store);
   const results = await Promise.allSettled(Array.from({ length: 10 }, () => adapter.upsert('same-jti', { iss: 'client', jti: 'same-jti' }, 60)));
   t.is(results.filter((result) => result.status === 'fulfilled').length, 1);

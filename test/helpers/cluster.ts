@@ -1,6 +1,6 @@
-import { createUser } from '../../src/authorization/accounts.ts';
-import { openStore } from '../../src/store/open.ts';
-import type { Store } from '../../src/store/store.ts';
+import { createUser } from '../../src/domain/accounts.ts';
+import { openStore } from '../../src/data/engines/open.ts';
+import type { Store } from '../../src/data/engines/store.ts';
 import { startBalancer, type Balancer } from './balancer.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { ALICE, BOB, freePort, spawnGatehouse, type GatehouseProcess } from './server.ts';

@@ -4,10 +4,10 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createGatehouse, type Gatehouse } from '../../src/app.ts';
-import { createUser } from '../../src/authorization/accounts.ts';
-import { loadConfig, type Config } from '../../src/config.ts';
-import { createLogger } from '../../src/http/logging.ts';
+import { createGatehouse, type Gatehouse } from '../../src/server.ts';
+import { createUser } from '../../src/domain/accounts.ts';
+import { loadConfig, type Config } from '../../src/config/config.ts';
+import { createLogger } from '../../src/ops/logging.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export { createTestDatabase, testEngine, type TestDatabase } from './database.ts';

@@ -5,8 +5,8 @@
  * unauthenticated first call through sign-in and consent to a tool call.
  */
 import test from 'ava';
-import { findUserByEmail } from '../../src/authorization/accounts.ts';
-import { createPersonalAccessToken } from '../../src/mcp/personal-tokens.ts';
+import { findUserByEmail } from '../../src/domain/accounts.ts';
+import { createPersonalAccessToken } from '../../src/data/personal-tokens.ts';
 import { CLIENT_PROFILES, type ClientProfile } from '../helpers/clients.ts';
 import { connectLikeN8n, mcpPost, toolText } from '../helpers/mcp.ts';
 import { ALICE, BOB, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';

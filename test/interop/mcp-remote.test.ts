@@ -9,8 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import test from 'ava';
-import { findUserByEmail } from '../../src/authorization/accounts.ts';
-import { createPersonalAccessToken } from '../../src/mcp/personal-tokens.ts';
+import { findUserByEmail } from '../../src/domain/accounts.ts';
+import { createPersonalAccessToken } from '../../src/data/personal-tokens.ts';
 import { ALICE, BOB, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
 import { StdioClient } from '../helpers/stdio-client.ts';
 

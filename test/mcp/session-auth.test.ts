@@ -95,8 +95,8 @@ test('deleting the client (RFC 7592) ends its sessions and tokens', async (t) =>
 });
 
 test('a personal access token: sessions bound to it end when it is revoked', async (t) => {
-  const { createPersonalAccessToken } = await import('../../src/mcp/personal-tokens.ts');
-  const { findUserByEmail } = await import('../../src/authorization/accounts.ts');
+  const { createPersonalAccessToken } = await import('../../src/data/personal-tokens.ts');
+  const { findUserByEmail } = await import('../../src/domain/accounts.ts');
   const user = (await findUserByEmail(gh.gatehouse.store, ALICE.email))!;
   const { token, record } = await createPersonalAccessToken(gh.gatehouse.store, { userId: user.id, name: 'n8n', scopes: ['mcp:tools'], expiresAt: null });
   const sessionId = await openSession(gh.resource, token);
@@ -108,8 +108,8 @@ test('a personal access token: sessions bound to it end when it is revoked', asy
 
 test('a revoked PAT stops the fallback even on another instance that still holds the session', async (t) => {
   // Revoked directly in the Store (as another instance or the CLI would), without ending sessions here.
-  const { createPersonalAccessToken, revokePersonalAccessToken } = await import('../../src/mcp/personal-tokens.ts');
-  const { findUserByEmail } = await import('../../src/authorization/accounts.ts');
+  const { createPersonalAccessToken, revokePersonalAccessToken } = await import('../../src/data/personal-tokens.ts');
+  const { findUserByEmail } = await import('../../src/domain/accounts.ts');
   const user = (await findUserByEmail(gh.gatehouse.store, ALICE.email))!;
   const { token, record } = await createPersonalAccessToken(gh.gatehouse.store, { userId: user.id, name: 'script', scopes: ['mcp:tools'], expiresAt: null });
   const sessionId = await openSession(gh.resource, token);
@@ -125,7 +125,7 @@ test('a fresh bearer for the same person and client renews the binding', async (
   const refreshed = await postForm(`${gh.url}/token`, { grant_type: 'refresh_token', refresh_token: tokens.refreshToken, client_id: tokens.clientId });
   const renewed = await mcpPost(gh.resource, list(2), { authorization: `Bearer ${refreshed.json.access_token}`, 'mcp-session-id': sessionId });
   t.is(renewed.status, 200);
-  const { hashSessionId } = await import('../../src/mcp/sessions.ts');
+  const { hashSessionId } = await import('../../src/mcp/sessions/registry.ts');
   const row = await gh.gatehouse.store.get<{ token_expires_at: number }>('SELECT token_expires_at FROM mcp_sessions WHERE id_hash = ?', [hashSessionId(sessionId)]);
   const claims = JSON.parse(Buffer.from(String(refreshed.json.access_token).split('.')[1]!, 'base64url').toString());
   t.is(row?.token_expires_at, claims.exp * 1000, 'the stored binding now carries the new token\'s expiry');
@@ -136,7 +136,7 @@ test('session ids are stored only as hashes', async (t) => {
   const sessionId = await openSession(gh.resource, tokens.accessToken);
   const rows = await gh.gatehouse.store.all<{ id_hash: string }>('SELECT id_hash FROM mcp_sessions');
   t.false(rows.some((row) => row.id_hash === sessionId));
-  const { hashSessionId } = await import('../../src/mcp/sessions.ts');
+  const { hashSessionId } = await import('../../src/mcp/sessions/registry.ts');
   t.true(rows.some((row) => row.id_hash === hashSessionId(sessionId)));
 });
 

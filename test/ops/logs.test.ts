@@ -41,8 +41,8 @@ test('no secret of a whole OAuth flow and MCP session reaches the log, and every
   });
   secrets.second_refresh_token = String(refreshed.json.refresh_token);
   await postForm(`${gh.url}/revoke`, { token: secrets.second_refresh_token, client_id: client.client_id, client_secret: client.client_secret as string });
-  const { createPersonalAccessToken } = await import('../../src/mcp/personal-tokens.ts');
-  const { findUserByEmail } = await import('../../src/authorization/accounts.ts');
+  const { createPersonalAccessToken } = await import('../../src/data/personal-tokens.ts');
+  const { findUserByEmail } = await import('../../src/domain/accounts.ts');
   const { token: pat } = await createPersonalAccessToken(gh.gatehouse.store, { userId: (await findUserByEmail(gh.gatehouse.store, ALICE.email))!.id, name: 'x', scopes: ['mcp:tools'], expiresAt: null });
   secrets.pat = pat;
   await openSession(gh.resource, pat);
@@ -61,7 +61,7 @@ test('no secret of a whole OAuth flow and MCP session reaches the log, and every
 });
 
 test('an error is logged as its type, message and stack, never the data a library hung on it', async (t) => {
-  const { createLogger } = await import('../../src/http/logging.ts');
+  const { createLogger } = await import('../../src/ops/logging.ts');
   const { Writable } = await import('node:stream');
   const lines: string[] = [];
   const logger = createLogger('info', new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) }));

@@ -95,9 +95,9 @@ test('/mcp counts per principal, answering 429 in JSON-RPC; counters are shared 
   t.is(fourth.json.error.code, -32000);
   t.truthy(fourth.headers.get('retry-after'));
   t.is((await send(a.resource, bob.accessToken)).status, 200, 'another principal is not affected');
-  const { RateLimits } = await import('../../src/http/rate-limits.ts');
+  const { RateLimits } = await import('../../src/web/middleware/rate-limits.ts');
   const shared = new RateLimits(b.gatehouse.store, b.config);
-  const { findUserByEmail } = await import('../../src/authorization/accounts.ts');
+  const { findUserByEmail } = await import('../../src/domain/accounts.ts');
   const aliceId = (await findUserByEmail(b.gatehouse.store, ALICE.email))!.id;
   t.truthy(await shared.take('mcp', `${aliceId}:${alice.clientId}`), 'the other instance sees the same count');
 });

@@ -1,11 +1,11 @@
 import test from 'ava';
 import { errors } from 'oidc-provider';
 import pg from 'pg';
-import { StoreAdapter } from '../../src/authorization/adapter.ts';
-import { migrate } from '../../src/store/migrate.ts';
-import { openNotifications, TOPICS, type Message } from '../../src/store/notifications.ts';
-import { openStore } from '../../src/store/open.ts';
-import type { Store } from '../../src/store/store.ts';
+import { StoreAdapter } from '../../src/oauth/adapter.ts';
+import { migrate } from '../../src/data/migrate.ts';
+import { openNotifications, TOPICS, type Message } from '../../src/data/notifications.ts';
+import { openStore } from '../../src/data/engines/open.ts';
+import type { Store } from '../../src/data/engines/store.ts';
 import { createTestDatabase } from '../helpers/database.ts';
 
 /** Two Stores on one fresh PostgreSQL database: what two instances see. */

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { decodeProtectedHeader } from 'jose';
-import { hashSessionId } from '../../src/mcp/sessions.ts';
+import { hashSessionId } from '../../src/mcp/sessions/registry.ts';
 import { startPair, type Pair } from '../helpers/cluster.ts';
 import { connectV1, connectV2, initializeRequest, mcpPost, openSession, tokensFor, toolText } from '../helpers/mcp.ts';
 import { postForm } from '../helpers/oauth.ts';

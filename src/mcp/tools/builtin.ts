@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { findUserById } from '../../authorization/accounts.ts';
-import type { Store } from '../../store/store.ts';
+import { findUserById } from '../../domain/accounts.ts';
+import type { Store } from '../../data/engines/store.ts';
 import { defineTool, type Tool, type ToolModule } from './registry.ts';
 
 const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });

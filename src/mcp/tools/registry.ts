@@ -16,8 +16,8 @@ import {
   type ToolAnnotations,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { BASE_SCOPE } from '../../authorization/scopes.ts';
-import type { Store } from '../../store/store.ts';
+import { BASE_SCOPE } from '../../domain/scopes.ts';
+import type { Store } from '../../data/engines/store.ts';
 import type { Principal } from '../principal.ts';
 
 /** Tool names every client accepts: one name outside this pattern breaks a whole Claude.ai connector. */

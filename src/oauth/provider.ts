@@ -1,0 +1,177 @@
+import Provider, { errors, interactionPolicy, type Configuration } from 'oidc-provider';
+import type { Config } from '../config/config.ts';
+import type { Store } from '../data/engines/store.ts';
+import { findUserById } from '../domain/accounts.ts';
+import { StoreAdapter, type ResourceAliases } from './adapter.ts';
+import type { ClientIndex, ClientMetadata } from '../data/client-index.ts';
+import { EXTRA_CLIENT_METADATA, normalizeClientMetadata, treatLoopbackClientsAsNative } from './client-metadata.ts';
+import { loadCookieKeys, loadSigningKeys } from './keys.ts';
+import { loadRememberedGrant, REMEMBERED_GRANT } from './remembered-consent.ts';
+import { OIDC_SCOPES, RESOURCE_SCOPE_NAMES } from '../domain/scopes.ts';
+import type { RegistrationPolicy } from '../domain/registration-policy.ts';
+
+export interface ProviderDeps {
+  config: Config;
+  store: Store;
+  registrationPolicy: RegistrationPolicy;
+  clientIndex: ClientIndex;
+  renderError: NonNullable<Configuration['renderError']>;
+}
+
+/** `https://host/mcp` and `https://host/mcp/` name the same resource. */
+export function canonicalResource(config: Config, indicator: string): string | undefined {
+  const trimmed = indicator.endsWith('/') ? indicator.slice(0, -1) : indicator;
+  return trimmed === config.resource ? config.resource : undefined;
+}
+
+function resourceSpellings(config: Config): ResourceAliases {
+  const spellings = [config.resource, `${config.resource}/`];
+  return (indicator) => (spellings.includes(indicator) ? spellings.filter((spelling) => spelling !== indicator) : []);
+}
+
+/**
+ * The authorization server: oidc-provider, configured for MCP clients.
+ * Everything it stores goes through the Store, so any instance can continue
+ * a flow another instance started.
+ */
+export async function createProvider({ config, store, registrationPolicy, clientIndex, renderError }: ProviderDeps): Promise<Provider> {
+  const [jwks, cookieKeys] = await Promise.all([loadSigningKeys(store), loadCookieKeys(store)]);
+  const secureCookies = config.issuer.startsWith('https:');
+
+  const policy = interactionPolicy.base();
+  const consent = policy.get('consent')!;
+  // oidc-provider always re-asks native apps; a person who ticked "remember"
+  // for this client has already answered.
+  consent.checks.remove('native_client_prompt');
+  consent.checks.add(
+    new interactionPolicy.Check('native_client_prompt', 'native clients require End-User interaction', 'interaction_required', (ctx) => {
+      const { oidc } = ctx;
+      const remembered = (ctx as unknown as Record<symbol, boolean>)[REMEMBERED_GRANT] === true;
+      return oidc.client!.applicationType === 'native' && !oidc.result?.consent && !remembered
+        ? interactionPolicy.Check.REQUEST_PROMPT
+        : interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    }),
+    0,
+  );
+
+  const aliases = resourceSpellings(config);
+  const configuration: Configuration = {
+    adapter: (model: string) => new StoreAdapter(model, store, aliases),
+    jwks: jwks as Configuration['jwks'],
+    cookies: {
+      keys: cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax', secure: secureCookies },
+      short: { httpOnly: true, sameSite: 'lax', secure: secureCookies },
+      names: { session: 'gh_session', interaction: 'gh_interaction', resume: 'gh_interaction_resume' },
+    },
+    routes: {
+      authorization: '/authorize',
+      token: '/token',
+      registration: '/register',
+      revocation: '/revoke',
+      introspection: '/introspect',
+      jwks: '/jwks',
+      userinfo: '/userinfo',
+      // oidc-provider's default: /logout is the admin page's sign-out.
+      end_session: '/session/end',
+    },
+    scopes: [...OIDC_SCOPES, ...RESOURCE_SCOPE_NAMES],
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    responseTypes: ['code'],
+    clientAuthMethods: ['none', 'client_secret_post', 'client_secret_basic'],
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'RS256',
+    },
+    pkce: { required: () => true },
+    extraClientMetadata: {
+      properties: EXTRA_CLIENT_METADATA,
+      validator: (ctx, key, _value, metadata) => normalizeClientMetadata(ctx as never, key, metadata as never, registrationPolicy),
+    },
+    features: {
+      devInteractions: { enabled: false },
+      registration: { enabled: true },
+      registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
+      // A client may revoke or introspect only its own tokens.
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx, _client, oneOf) => {
+          if (!oneOf) return config.resource;
+          return oneOf.find((indicator) => canonicalResource(config, indicator)) ?? oneOf;
+        },
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, indicator) => {
+          if (!canonicalResource(config, indicator)) throw new errors.InvalidTarget(`unknown resource; this server's resource is ${config.resource}`);
+          return {
+            scope: RESOURCE_SCOPE_NAMES.join(' '),
+            audience: config.resource,
+            accessTokenTTL: config.tokens.accessTokenTtl,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'ES256' } },
+          };
+        },
+      },
+      // Sender-constrained tokens would need DPoP proof checks at /mcp; no MCP
+      // client sends DPoP, so tokens stay plain bearer tokens.
+      dPoP: { enabled: false },
+      clientIdMetadataDocument: {
+        enabled: config.cimd.enabled,
+        ack: 'draft-02',
+        allowFetch: async (_ctx, clientId) => registrationPolicy.allowsCimd(clientId),
+        allowClient: async (_ctx, client) => {
+          treatLoopbackClientsAsNative(client);
+          if (!(await registrationPolicy.allowsCimd(client.clientId))) return false;
+          // A CIMD client has no stored registration: this is where the admin page learns of it.
+          void clientIndex.cimdClientSeen(client.metadata() as ClientMetadata);
+          return true;
+        },
+      },
+    },
+    // Test-only: CIMD_ALLOW_PRIVATE_ADDRESSES drops oidc-provider's SSRF guard
+    // so a loopback metadata server can be fetched. Never on in production.
+    fetch: config.cimd.allowPrivateAddresses
+      ? (url, options) => {
+          const { dispatcher: _ssrfGuard, ...rest } = (options ?? {}) as RequestInit & { dispatcher?: unknown };
+          return fetch(url, rest);
+        }
+      : (url, options) => fetch(url, options),
+    extraTokenClaims: async (_ctx, token) => ('grantId' in token && token.grantId ? { gid: token.grantId } : undefined),
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    expiresWithSession: async () => false,
+    loadExistingGrant: (ctx) => loadRememberedGrant(ctx, store),
+    findAccount: async (_ctx, sub) => {
+      const user = await findUserById(store, sub);
+      if (!user || user.disabledAt !== null) return undefined;
+      return {
+        accountId: user.id,
+        claims: async () => ({ sub: user.id, email: user.email, email_verified: true, name: user.name ?? undefined }),
+      };
+    },
+    interactions: {
+      policy,
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    ttl: {
+      AccessToken: config.tokens.accessTokenTtl,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      RefreshToken: config.tokens.refreshTokenTtl,
+      Grant: 365 * 86_400,
+      Session: config.tokens.loginSessionTtl,
+      Interaction: 3600,
+    },
+    clientBasedCORS: () => true,
+    renderError,
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+  return provider;
+}

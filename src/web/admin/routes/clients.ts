@@ -1,0 +1,136 @@
+import { Router } from '@koa/router';
+import type { Context } from 'koa';
+import { audit } from '../../../data/audit-log.ts';
+import type { ClientKind } from '../../../data/client-index.ts';
+import { sendMessage } from '../../views.ts';
+import type { Store } from '../../../data/engines/store.ts';
+import type { Revocation } from '../../../domain/access.ts';
+import type { SignedIn } from '../admin-session.ts';
+import { ClientInputError, type ClientAdmin } from '../client-admin.ts';
+import { CLIENT_KINDS, clientDetail, clientPage } from '../../../data/client-queries.ts';
+import type { Pages } from '../pages.ts';
+import { pageRequest } from '../../../data/paging.ts';
+import { localPath } from '../request-checks.ts';
+import { recentAudit } from '../../../data/audit-queries.ts';
+
+interface Deps {
+  store: Store;
+  pages: Pages;
+  clients: ClientAdmin;
+  revocation: Revocation;
+}
+
+export const CLIENTS_PER_PAGE = 50;
+
+export const clientPath = (clientId: string) => `/admin/clients/${encodeURIComponent(clientId)}`;
+
+/** A link to the same list with some query parameters changed (and empty ones dropped). */
+export function listLink(path: string, query: Record<string, string | undefined>): string {
+  const params = new URLSearchParams(Object.entries(query).filter((entry): entry is [string, string] => Boolean(entry[1])));
+  const search = params.toString();
+  return search ? `${path}?${search}` : path;
+}
+
+const text = (value: unknown) => (typeof value === 'string' ? value : '');
+
+/** The client list, detail, revoke, delete, manual registration and stale cleanup. */
+export function clientRoutes({ store, pages, clients, revocation }: Deps): Router {
+  const router = new Router();
+  const actor = (ctx: Context) => (ctx.state.signedIn as SignedIn).user.id;
+
+  router.get('/admin', (ctx) => ctx.redirect('/admin/clients'));
+
+  router.get('/admin/clients', async (ctx) => {
+    const search = text(ctx.query.q).trim().slice(0, 200);
+    const kind = CLIENT_KINDS.includes(ctx.query.kind as ClientKind) ? (ctx.query.kind as ClientKind) : undefined;
+    const page = await clientPage(store, { search, kind }, pageRequest(ctx.query, CLIENTS_PER_PAGE));
+    const link = (cursor: Record<string, string | undefined>) => listLink('/admin/clients', { q: search, kind, ...cursor });
+    pages.render(ctx, 'clients', 'clients', {
+      title: 'Clients',
+      page,
+      search,
+      kind,
+      kinds: CLIENT_KINDS,
+      newerHref: page.newer && link({ before: page.newer }),
+      olderHref: page.older && link({ after: page.older }),
+      firstHref: page.newer ? link({}) : undefined,
+      clientPath,
+    });
+  });
+
+  const renderNew = (ctx: Context, form: Record<string, string> = {}, error?: string, status = 200) =>
+    pages.render(ctx, 'client-new', 'clients', { title: 'Register a client', form, error }, status);
+
+  router.get('/admin/clients/new', (ctx) => renderNew(ctx));
+
+  router.post('/admin/clients', async (ctx) => {
+    const form = await pages.form(ctx);
+    if (!form) return;
+    try {
+      const redirectUris = text(form.redirect_uris).split(/\s+/).filter(Boolean);
+      const created = await clients.registerManual({ name: text(form.name), redirectUris, confidential: form.type === 'confidential' });
+      await audit(store, { event: 'client.registered', actor: actor(ctx), subject: created.clientId, ip: ctx.ip, detail: { kind: 'manual', name: form.name } });
+      // The secret exists only in this response: never stored in clear elsewhere, never shown again.
+      pages.render(ctx, 'client-created', 'clients', { title: 'Client registered', name: form.name, created, redirectUris, clientPath }, 201);
+    } catch (error) {
+      if (error instanceof ClientInputError) return renderNew(ctx, form, error.message, 400);
+      throw error;
+    }
+  });
+
+  router.post('/admin/clients/cleanup', async (ctx) => {
+    const form = await pages.form(ctx);
+    if (!form) return;
+    if (!pages.confirmed(ctx, form)) return;
+    const days = Number(form.days);
+    if (!Number.isInteger(days) || days < 1) return sendMessage(ctx, 400, 'That did not work', 'The retention must be a whole number of days.');
+    const deleted = await clients.cleanupStale(days);
+    await audit(store, { event: 'clients.cleaned', actor: actor(ctx), ip: ctx.ip, detail: { deleted, olderThanDays: days } });
+    await pages.done(ctx, '/admin/policy', deleted === 1 ? 'Deleted 1 stale client.' : `Deleted ${deleted} stale clients.`);
+  });
+
+  router.get('/admin/clients/:id', async (ctx) => {
+    const clientId = ctx.params.id!;
+    const detail = await clientDetail(store, clientId);
+    if (!detail) return sendMessage(ctx, 404, 'No such client', 'It may have been deleted.', { link: { href: '/admin/clients', label: 'All clients' } });
+    pages.render(ctx, 'client', 'clients', {
+      title: detail.summary.name ?? clientId,
+      detail,
+      metadataJson: JSON.stringify(detail.metadata, null, 2),
+      audit: await recentAudit(store, clientId, 10),
+      clientPath,
+      returnTo: clientPath(clientId),
+    });
+  });
+
+  router.post('/admin/clients/:id/revoke', async (ctx) => {
+    const form = await pages.form(ctx);
+    if (!form) return;
+    if (!pages.confirmed(ctx, form)) return;
+    const clientId = ctx.params.id!;
+    const { grants, sessions } = await clients.revoke(clientId);
+    await audit(store, { event: 'client.revoked', actor: actor(ctx), subject: clientId, ip: ctx.ip, detail: { grants, sessions } });
+    await pages.done(ctx, clientPath(clientId), `Revoked everything the client held: ${grants} grant(s), ${sessions} session(s).`);
+  });
+
+  router.post('/admin/clients/:id/delete', async (ctx) => {
+    const form = await pages.form(ctx);
+    if (!form) return;
+    if (!pages.confirmed(ctx, form)) return;
+    const clientId = ctx.params.id!;
+    const { grants, sessions } = await clients.delete(clientId);
+    await audit(store, { event: 'client.deleted', actor: actor(ctx), subject: clientId, ip: ctx.ip, detail: { grants, sessions } });
+    await pages.done(ctx, '/admin/clients', `Deleted client ${clientId}.`);
+  });
+
+  router.post('/admin/grants/:grantId/revoke', async (ctx) => {
+    const form = await pages.form(ctx);
+    if (!form) return;
+    const grantId = ctx.params.grantId!;
+    await revocation.revokeGrant(grantId);
+    await audit(store, { event: 'grant.revoked', actor: actor(ctx), subject: grantId, ip: ctx.ip });
+    await pages.done(ctx, localPath(form.return_to) ?? '/admin/clients', 'Revoked the grant and every token issued under it.');
+  });
+
+  return router;
+}

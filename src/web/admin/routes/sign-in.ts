@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { Router } from '@koa/router';
+import type { Context } from 'koa';
+import { audit } from '../../../data/audit-log.ts';
+import { verifyLogin } from '../../../domain/accounts.ts';
+import { readForm } from '../../body.ts';
+import type { Csrf } from '../../csrf.ts';
+import { sendMessage, sendView } from '../../views.ts';
+import type { Store } from '../../../data/engines/store.ts';
+import type { AdminSessions } from '../admin-session.ts';
+import { ADMIN_CSP, type Pages } from '../pages.ts';
+import { fromOurOrigin, localPath } from '../request-checks.ts';
+
+interface Deps {
+  store: Store;
+  sessions: AdminSessions;
+  pages: Pages;
+  csrf: Csrf;
+  issuer: string;
+  secureCookies: boolean;
+}
+
+/** The browser nonce the sign-in form's CSRF token is bound to, so another site cannot sign someone in as itself. */
+const LOGIN_COOKIE = 'gh_login';
+
+/** /login and /logout for the admin and account pages: the same accounts and lockout as the OAuth sign-in. */
+export function signInRoutes({ store, sessions, pages, csrf, issuer, secureCookies }: Deps): Router {
+  const router = new Router();
+
+  function loginNonce(ctx: Context): string {
+    let nonce = ctx.cookies.get(LOGIN_COOKIE);
+    if (!nonce || !/^[A-Za-z0-9_-]{32}$/.test(nonce)) {
+      nonce = randomBytes(24).toString('base64url');
+      ctx.cookies.set(LOGIN_COOKIE, nonce, { httpOnly: true, sameSite: 'lax', secure: secureCookies, path: '/login', maxAge: 3600_000, signed: false, overwrite: true });
+    }
+    return nonce;
+  }
+
+  function render(ctx: Context, data: { next?: string | undefined; email?: string; error?: string }, status = 200) {
+    ctx.set('Content-Security-Policy', ADMIN_CSP);
+    sendView(ctx, 'admin/login', { action: '/login', csrf: csrf.token(`login:${loginNonce(ctx)}`), ...data }, status);
+  }
+
+  const homeFor = (isAdmin: boolean) => (isAdmin ? '/admin' : '/account');
+
+  router.get('/login', async (ctx) => {
+    ctx.set('Content-Security-Policy', ADMIN_CSP);
+    const next = localPath(ctx.query.next);
+    const signedIn = await sessions.load(ctx);
+    if (signedIn) return ctx.redirect(next ?? homeFor(signedIn.user.isAdmin));
+    render(ctx, { next });
+  });
+
+  router.post('/login', async (ctx) => {
+    ctx.set('Content-Security-Policy', ADMIN_CSP);
+    if (!fromOurOrigin(ctx, issuer)) return sendMessage(ctx, 403, 'Request refused', 'This form was sent from another site.');
+    const form = await readForm(ctx);
+    const next = localPath(form.next);
+    const nonce = ctx.cookies.get(LOGIN_COOKIE);
+    if (!nonce || !csrf.verify(`login:${nonce}`, form.csrf)) return render(ctx, { next, error: 'This form expired. Try again.' }, 403);
+
+    const email = (form.email ?? '').trim();
+    const result = await verifyLogin(store, email, form.password ?? '');
+    if (!result.ok) {
+      const locked = result.reason === 'locked';
+      await audit(store, { event: locked ? 'login.locked' : 'login.failed', subject: email.toLowerCase(), ip: ctx.ip, detail: { page: 'admin' } });
+      const retryAfterMs = result.retryAfterMs ?? 60_000;
+      if (locked) ctx.set('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
+      const error = locked
+        ? `Too many attempts. Wait ${Math.max(1, Math.ceil(retryAfterMs / 60_000))} minute(s) and try again.`
+        : 'The email or password is not right.';
+      return render(ctx, { next, email, error }, locked ? 429 : 401);
+    }
+    await audit(store, { event: 'login.succeeded', actor: result.user.id, subject: result.user.id, ip: ctx.ip, detail: { page: 'admin' } });
+    await sessions.start(ctx, result.user.id);
+    ctx.cookies.set(LOGIN_COOKIE, null, { path: '/login', secure: secureCookies, signed: false, overwrite: true });
+    ctx.status = 303;
+    ctx.redirect(next ?? homeFor(result.user.isAdmin));
+  });
+
+  router.post('/logout', pages.signedIn(), async (ctx) => {
+    const form = await pages.form(ctx);
+    if (!form) return;
+    const { sessionHash, user } = ctx.state.signedIn;
+    await sessions.end(ctx, sessionHash);
+    await audit(store, { event: 'logout', actor: user.id, subject: user.id, ip: ctx.ip });
+    ctx.status = 303;
+    ctx.redirect('/login');
+  });
+
+  return router;
+}
