@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import Koa from 'koa';
-import compose from 'koa-compose';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
@@ -12,36 +11,39 @@ import { countUsers, createSetupToken, createUser, findUserByEmail } from './dom
 import { grantIsLive, sweepExpiredModels } from './oauth/adapter.ts';
 import { ClientIndex } from './data/client-index.ts';
 import { loadVerificationKeys } from './oauth/keys.ts';
-import { interactionRoutes } from './web/pages/interaction.ts';
+import { interactionHandlers } from './web/pages/interaction.ts';
 import { createProvider } from './oauth/provider.ts';
 import { RegistrationPolicy } from './domain/registration-policy.ts';
-import { authorizationRequestEdge } from './oauth/request-edge.ts';
-import { setupRoutes } from './web/pages/setup.ts';
+import { oauthEdgeHandlers } from './oauth/request-edge.ts';
+import { answerUnavailableLikeEveryRoute } from './oauth/unavailable.ts';
+import { setupHandlers } from './web/pages/setup.ts';
 import type { Config } from './config/config.ts';
-import { assets } from './web/assets.ts';
 import { cors } from './web/middleware/cors.ts';
 import { Csrf } from './web/csrf.ts';
-import { errorHandler, notFound } from './web/middleware/errors.ts';
+import { errorHandler } from './web/middleware/errors.ts';
 import { InFlight } from './web/middleware/in-flight.ts';
-import { createLogger, observeRequests, type Logger } from './ops/logging.ts';
-import { authorizationRateLimits, RateLimits } from './web/middleware/rate-limits.ts';
+import { createLogger, type Logger } from './ops/logging.ts';
+import { observeRequests } from './web/middleware/observe.ts';
+import { RateLimits, routeRateLimits } from './web/middleware/rate-limits.ts';
 import { sweepRateLimits } from './data/rate-limits.ts';
 import { securityHeaders } from './web/middleware/security-headers.ts';
 import { finishBeforeAnswering, settleBeforeAnswering } from './web/middleware/settle.ts';
 import { sendMessage } from './web/views.ts';
-import { mcpEndpoint } from './web/mcp-endpoint.ts';
+import { mcpHandlers } from './web/mcp-endpoint.ts';
 import { legacySseEndpoints } from './web/sse-endpoint.ts';
 import { McpAuth } from './mcp/auth.ts';
-import { protectedResourceRoutes } from './mcp/protected-resource.ts';
-import { RequestGuard } from './web/middleware/host-guard.ts';
+import { resourceMetadataHandlers } from './web/resource-metadata.ts';
+import { hostGuard, RequestGuard } from './web/middleware/host-guard.ts';
 import { createServerFactory } from './mcp/server-factory.ts';
 import { SessionManager } from './mcp/sessions/registry.ts';
 import { TokenVerifier } from './mcp/token-verifier.ts';
 import { builtinModule } from './mcp/tools/builtin.ts';
 import { ToolRegistry } from './mcp/tools/registry.ts';
-import { healthRoutes } from './ops/health.ts';
 import { Metrics } from './ops/metrics.ts';
-import { metricsRoute } from './ops/metrics-route.ts';
+import { opsHandlers } from './web/ops-endpoints.ts';
+import { dispatch, mergeHandlers } from './web/handlers.ts';
+import { resolveRoute } from './web/middleware/route.ts';
+import { answerUnmatched } from './web/middleware/unmatched.ts';
 import { migrate } from './data/migrate.ts';
 import { openNotifications } from './data/notifications.ts';
 import { openStore } from './data/engines/open.ts';
@@ -173,33 +175,36 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       if (principal.kind === 'oauth') void clientIndex.touch(principal.clientId).catch(() => {});
     },
   });
-  const guard = new RequestGuard(config);
-  const legacySse = legacySseEndpoints({ config, store, auth: mcpAuth, buildServer, guard });
+  const legacySse = legacySseEndpoints({ config, store, auth: mcpAuth, buildServer });
   clientIndex.follow(provider);
   const admin = adminArea({ config, store, provider, registrationPolicy, clientIndex, revocation, sessions, csrf, logger });
+  const handlers = mergeHandlers(
+    opsHandlers({ store, metrics, metricsToken: config.metricsToken, isShuttingDown: () => inFlight.stopping }),
+    resourceMetadataHandlers(config),
+    mcpHandlers({ config, auth: mcpAuth, sessions, buildServer, onMessages: (messages, era) => countMessages(metrics, messages, era) }),
+    legacySse.handlers,
+    oauthEdgeHandlers(registrationPolicy),
+    interactionHandlers({ provider, store, csrf, onLoginFailure: (reason) => metrics.authFailure(`login_${reason}`) }),
+    setupHandlers({ store, csrf }),
+    admin.handlers,
+  );
 
   const app = new Koa({ proxy: config.trustProxy });
   app.keys = cookieKeys;
   app.silent = true;
+  // Every middleware after the first reads the route the request resolved to, never the path.
+  app.use(resolveRoute());
   app.use(observeRequests(logger, metrics));
   app.use(errorHandler(logger));
   app.use(inFlight.middleware());
   app.use(securityHeaders());
+  app.use(answerUnmatched());
   app.use(cors());
-  app.use(mcpEndpoint({ config, auth: mcpAuth, sessions, buildServer, guard, onMessages: (messages, era) => countMessages(metrics, messages, era) }));
-  app.use(legacySse.middleware);
-  app.use(assets(['gatehouse.css']));
-  app.use(healthRoutes(store, () => inFlight.stopping).routes());
-  app.use(metricsRoute(metrics, config.metricsToken).routes());
-  app.use(protectedResourceRoutes(config).routes());
-  app.use(authorizationRateLimits(rateLimits));
-  app.use(authorizationRequestEdge(registrationPolicy));
-  app.use(interactionRoutes({ provider, store, csrf, onLoginFailure: (reason) => metrics.authFailure(`login_${reason}`) }).routes());
-  app.use(setupRoutes({ store, csrf }).routes());
-  app.use(admin.middleware);
+  app.use(hostGuard(new RequestGuard(config)));
+  app.use(routeRateLimits(rateLimits));
+  app.use(admin.access);
   app.use(settleBeforeAnswering());
-  app.use(compose(provider.middleware as Koa.Middleware[]));
-  app.use(notFound());
+  app.use(dispatch(handlers, [answerUnavailableLikeEveryRoute(provider), ...(provider.middleware as Koa.Middleware[])]));
 
   const sweeper = setInterval(() => {
     void sweepExpiredModels(store).catch(() => {});
@@ -238,6 +243,9 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     metrics,
     attach(server) {
       servers.push(server);
+      server.keepAliveTimeout = config.keepAliveTimeoutMs;
+      // Node closes a connection whose next request's headers take longer than this; it must outlast the keep-alive.
+      server.headersTimeout = config.keepAliveTimeoutMs + 5000;
       server.on('request', app.callback());
     },
     close(graceMs = config.shutdownGraceMs) {

@@ -64,6 +64,8 @@ const EnvSchema = z.object({
   CIMD: onOff('on'),
   CIMD_ALLOW_PRIVATE_ADDRESSES: onOff('off'),
   SHUTDOWN_GRACE: duration('20s'),
+  HTTP_KEEPALIVE_TIMEOUT: duration('65s'),
+  REFRESH_REUSE_GRACE: duration('60s'),
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional(),
   RATE_LIMIT_REGISTER_PER_MINUTE: z.coerce.number().int().min(0).default(60),
   RATE_LIMIT_LOGIN_PER_MINUTE: z.coerce.number().int().min(0).default(30),
@@ -122,6 +124,8 @@ function buildConfig(env: z.infer<typeof EnvSchema>) {
       accessTokenTtl: env.ACCESS_TOKEN_TTL,
       refreshTokenTtl: env.REFRESH_TOKEN_TTL,
       loginSessionTtl: env.LOGIN_SESSION_TTL,
+      /** How long a rotated refresh token may be presented again while its replacement is unused (a lost response). */
+      refreshReuseGraceMs: env.REFRESH_REUSE_GRACE * 1000,
     },
     cimd: {
       enabled: env.CIMD,
@@ -148,6 +152,9 @@ function buildConfig(env: z.infer<typeof EnvSchema>) {
       exempt: env.RATE_LIMIT_EXEMPT,
     },
     shutdownGraceMs: env.SHUTDOWN_GRACE * 1000,
+    // Longer than the idle timeout of common load balancers and proxies (60 s),
+    // so they never reuse a connection Gatehouse is closing (a 502).
+    keepAliveTimeoutMs: env.HTTP_KEEPALIVE_TIMEOUT * 1000,
     metricsToken: env.METRICS_TOKEN,
     adminSessionTtlMs: env.ADMIN_SESSION_TTL * 1000,
   };

@@ -1,4 +1,5 @@
 import type { Store } from '../data/engines/store.ts';
+import { LOOPBACK_HOSTS } from './redirect-uris.ts';
 
 export interface RegistrationPolicySettings {
   /** Open dynamic client registration (RFC 7591) at /register. */
@@ -25,8 +26,6 @@ export const DEFAULT_REGISTRATION_POLICY: RegistrationPolicySettings = {
   cimdDomains: [],
   staleClientRetentionDays: 30,
 };
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 function hostMatches(host: string, allowed: string[]): boolean {
   const lower = host.toLowerCase();
@@ -66,11 +65,6 @@ export class RegistrationPolicy {
     this.cached = undefined;
   }
 
-  /** The most recently read settings, for synchronous checks inside oidc-provider. */
-  get snapshot(): RegistrationPolicySettings {
-    return this.cached?.settings ?? DEFAULT_REGISTRATION_POLICY;
-  }
-
   async allowsCimd(clientId: string): Promise<boolean> {
     const settings = await this.settings();
     if (!this.cimdConfigured || !settings.cimd) return false;
@@ -79,18 +73,19 @@ export class RegistrationPolicy {
     return url !== null && hostMatches(url.hostname, settings.cimdDomains);
   }
 
-  /** Undefined when allowed; otherwise the reason to give the client. */
-  redirectRefusal(redirectUris: string[], settings = this.snapshot): string | undefined {
-    if (settings.redirectHosts.length === 0) return undefined;
-    for (const uri of redirectUris) {
-      const url = URL.parse(uri);
-      if (!url) continue;
-      const isLoopback = url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
-      const isWeb = url.protocol === 'https:' || url.protocol === 'http:';
-      if (isWeb && !isLoopback && !hostMatches(url.hostname, settings.redirectHosts)) {
-        return `redirect URI host ${url.hostname} is not allowed by this server's registration policy`;
-      }
+}
+
+/** Undefined when the policy's redirect-host allow-list admits these redirect URIs; otherwise the reason to give the client. */
+export function redirectHostRefusal(redirectUris: readonly string[], settings: RegistrationPolicySettings): string | undefined {
+  if (settings.redirectHosts.length === 0) return undefined;
+  for (const uri of redirectUris) {
+    const url = URL.parse(uri);
+    if (!url) continue;
+    const isLoopback = url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+    const isWeb = url.protocol === 'https:' || url.protocol === 'http:';
+    if (isWeb && !isLoopback && !hostMatches(url.hostname, settings.redirectHosts)) {
+      return `redirect URI host ${url.hostname} is not allowed by this server's registration policy`;
     }
-    return undefined;
   }
+  return undefined;
 }

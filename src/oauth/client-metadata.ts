@@ -1,9 +1,7 @@
 import { errors } from 'oidc-provider';
-import type { RegistrationPolicy } from '../domain/registration-policy.ts';
-
-/** RFC 8252 §7.3: loopback redirects, on any port. */
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-const FORBIDDEN_SCHEMES = new Set(['javascript:', 'vbscript:', 'data:', 'blob:', 'file:', 'about:']);
+import { redirectHostRefusal, type RegistrationPolicySettings } from '../domain/registration-policy.ts';
+import { looksNative, redirectUriRefusal } from '../domain/redirect-uris.ts';
+import { registrationPolicyOf } from './request-edge.ts';
 
 /** Client metadata properties Gatehouse keeps beyond oidc-provider's own. */
 export const EXTRA_CLIENT_METADATA = ['software_id', 'software_version'];
@@ -14,14 +12,6 @@ interface RegistrationContext {
   oidc?: { route?: string; body?: Record<string, unknown> };
 }
 
-function isLoopbackHttp(url: URL): boolean {
-  return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
-}
-
-function isPrivateUseScheme(url: URL): boolean {
-  return url.protocol !== 'http:' && url.protocol !== 'https:';
-}
-
 function invalidRedirect(description: string): Error {
   const error = new errors.InvalidRedirectUri();
   error.error_description = description;
@@ -30,20 +20,31 @@ function invalidRedirect(description: string): Error {
 
 /** Refuses a redirect URI no legitimate client needs (OAuth 2.1 §2.3, RFC 8252). */
 export function assertAcceptableRedirectUri(uri: string): void {
-  const url = URL.parse(uri);
-  if (!url) throw invalidRedirect(`redirect_uris must be absolute URIs: ${uri}`);
-  if (FORBIDDEN_SCHEMES.has(url.protocol)) throw invalidRedirect(`redirect_uris must not use the ${url.protocol} scheme`);
-  if (uri.includes('#')) throw invalidRedirect('redirect_uris must not contain a fragment');
-  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
-    throw invalidRedirect(`http redirect_uris are only allowed on loopback addresses (localhost, 127.0.0.1, [::1]): ${uri}`);
+  const refusal = redirectUriRefusal(uri);
+  if (refusal) throw invalidRedirect(refusal);
+}
+
+/**
+ * The rules every self-registered client's redirect URIs meet, whether it
+ * registered (DCR, RFC 7592 update) or published a metadata document (CIMD):
+ * acceptable URIs, on hosts the registration policy allows.
+ */
+export function selfRegisteredRedirectRefusal(redirectUris: readonly string[], settings: RegistrationPolicySettings): string | undefined {
+  for (const uri of redirectUris) {
+    const refusal = redirectUriRefusal(uri);
+    if (refusal) return refusal;
   }
+  return redirectHostRefusal(redirectUris, settings);
 }
 
 /**
  * Runs inside oidc-provider's client schema before its own validation (the
  * `extraClientMetadata.validator` hook), so it may adjust what a registration
- * asked for. Only new registrations are adjusted; stored clients load as saved.
+ * asked for. Only new registrations and RFC 7592 updates are checked and
+ * adjusted, with the policy the route's handler read for this request;
+ * stored clients load as saved.
  *
+ * - Redirect URIs meet `selfRegisteredRedirectRefusal`.
  * - Clients that registered loopback or private-use-scheme callbacks without
  *   saying `application_type` are native apps (Claude Code, VS Code, Cursor):
  *   declaring them native gives them RFC 8252 loopback port matching.
@@ -52,25 +53,18 @@ export function assertAcceptableRedirectUri(uri: string): void {
  * - A registered `scope` would restrict the client to the names it guessed
  *   (`claudeai`, `read write`); the person's consent decides scope instead.
  */
-export function normalizeClientMetadata(
-  ctx: RegistrationContext | undefined,
-  key: string,
-  metadata: Metadata,
-  policy: RegistrationPolicy,
-): void {
+export function normalizeClientMetadata(ctx: RegistrationContext | undefined, key: string, metadata: Metadata): void {
   const route = ctx?.oidc?.route;
   if (key !== EXTRA_CLIENT_METADATA[0] || (route !== 'registration' && route !== 'client_update')) return;
+  const settings = registrationPolicyOf(ctx);
+  // The registration routes always read the policy first; without it nothing is registered.
+  if (!settings) throw new errors.InvalidClientMetadata('the registration policy could not be read');
 
   const redirectUris = Array.isArray(metadata.redirect_uris) ? metadata.redirect_uris.map(String) : [];
-  for (const uri of redirectUris) assertAcceptableRedirectUri(uri);
-  const refusal = policy.redirectRefusal(redirectUris);
+  const refusal = selfRegisteredRedirectRefusal(redirectUris, settings);
   if (refusal) throw invalidRedirect(refusal);
 
-  const askedApplicationType = ctx?.oidc?.body?.application_type;
-  if (askedApplicationType === undefined) {
-    const urls = redirectUris.map((uri) => URL.parse(uri)).filter((url): url is URL => url !== null);
-    if (urls.some((url) => isLoopbackHttp(url) || isPrivateUseScheme(url))) metadata.application_type = 'native';
-  }
+  if (ctx?.oidc?.body?.application_type === undefined && looksNative(redirectUris)) metadata.application_type = 'native';
 
   const grantTypes = Array.isArray(metadata.grant_types) ? metadata.grant_types : [];
   if (grantTypes.includes('authorization_code') && !grantTypes.includes('refresh_token')) {
@@ -87,7 +81,5 @@ export function normalizeClientMetadata(
  * `http://localhost/callback`) gets RFC 8252 loopback port matching.
  */
 export function treatLoopbackClientsAsNative(client: { redirectUris?: readonly string[]; applicationType?: string }): void {
-  if (client.applicationType === 'native') return;
-  const urls = (client.redirectUris ?? []).map((uri) => URL.parse(uri)).filter((url): url is URL => url !== null);
-  if (urls.some((url) => isLoopbackHttp(url) || isPrivateUseScheme(url))) client.applicationType = 'native';
+  if (client.applicationType !== 'native' && looksNative(client.redirectUris ?? [])) client.applicationType = 'native';
 }

@@ -4,7 +4,7 @@ import type { Store } from '../data/engines/store.ts';
 import { findUserById } from '../domain/accounts.ts';
 import { StoreAdapter, type ResourceAliases } from './adapter.ts';
 import type { ClientIndex, ClientMetadata } from '../data/client-index.ts';
-import { EXTRA_CLIENT_METADATA, normalizeClientMetadata, treatLoopbackClientsAsNative } from './client-metadata.ts';
+import { EXTRA_CLIENT_METADATA, normalizeClientMetadata, selfRegisteredRedirectRefusal, treatLoopbackClientsAsNative } from './client-metadata.ts';
 import { loadCookieKeys, loadSigningKeys } from './keys.ts';
 import { loadRememberedGrant, REMEMBERED_GRANT } from './remembered-consent.ts';
 import { OIDC_SCOPES, RESOURCE_SCOPE_NAMES } from '../domain/scopes.ts';
@@ -88,7 +88,7 @@ export async function createProvider({ config, store, registrationPolicy, client
     pkce: { required: () => true },
     extraClientMetadata: {
       properties: EXTRA_CLIENT_METADATA,
-      validator: (ctx, key, _value, metadata) => normalizeClientMetadata(ctx as never, key, metadata as never, registrationPolicy),
+      validator: (ctx, key, _value, metadata) => normalizeClientMetadata(ctx as never, key, metadata as never),
     },
     features: {
       devInteractions: { enabled: false },
@@ -124,9 +124,11 @@ export async function createProvider({ config, store, registrationPolicy, client
         enabled: config.cimd.enabled,
         ack: 'draft-02',
         allowFetch: async (_ctx, clientId) => registrationPolicy.allowsCimd(clientId),
+        // A metadata document is a self-registration: its redirect URIs meet the same rules as DCR's.
         allowClient: async (_ctx, client) => {
-          treatLoopbackClientsAsNative(client);
           if (!(await registrationPolicy.allowsCimd(client.clientId))) return false;
+          if (selfRegisteredRedirectRefusal(client.redirectUris ?? [], await registrationPolicy.settings())) return false;
+          treatLoopbackClientsAsNative(client);
           // A CIMD client has no stored registration: this is where the admin page learns of it.
           void clientIndex.cimdClientSeen(client.metadata() as ClientMetadata);
           return true;

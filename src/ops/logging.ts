@@ -1,8 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
-import type { Middleware } from 'koa';
 import { pino, type Logger } from 'pino';
-import type { Metrics } from './metrics.ts';
 
 export type { Logger };
 
@@ -60,30 +57,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
   );
 }
 
-/** Paths that carry a secret in a segment are logged with the segment elided. */
-function loggablePath(path: string): string {
-  return path.startsWith('/setup/') ? '/setup/:token' : path;
-}
-
-/**
- * One line per request (method, path without the query, status, time) and the
- * request metrics. Every log line written while the request is handled carries
- * its request id.
- */
-export function observeRequests(logger: Logger, metrics: Metrics): Middleware {
-  return async (ctx, next) => {
-    const started = performance.now();
-    const requestId = /^[\w.-]{1,64}$/.test(ctx.get('x-request-id')) ? ctx.get('x-request-id') : randomUUID();
-    ctx.set('X-Request-Id', requestId);
-    await requestContext.run({ requestId }, async () => {
-      try {
-        await next();
-      } finally {
-        const seconds = (performance.now() - started) / 1000;
-        const streamed = String(ctx.response.get('content-type')).startsWith('text/event-stream');
-        metrics.httpRequest(ctx.path, ctx.method, ctx.status, streamed ? undefined : seconds);
-        logger.info({ method: ctx.method, path: loggablePath(ctx.path), status: ctx.status, ms: Math.round(seconds * 10_000) / 10 }, 'request');
-      }
-    });
-  };
+/** Runs `work` with every log line written inside it carrying this request id. */
+export function withRequestId<T>(requestId: string, work: () => Promise<T>): Promise<T> {
+  return requestContext.run({ requestId }, work);
 }

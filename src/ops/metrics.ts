@@ -1,18 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** Turns a request path into a bounded route label (ids and tokens never become label values). */
-export function routeOf(path: string): string {
-  if (path === '/mcp' || path === '/mcp/') return '/mcp';
-  if (path.startsWith('/.well-known/')) return path.startsWith('/.well-known/oauth-protected-resource') ? '/.well-known/oauth-protected-resource' : '/.well-known/*';
-  if (path.startsWith('/interaction/')) return path.endsWith('/login') ? '/interaction/:uid/login' : path.endsWith('/consent') ? '/interaction/:uid/consent' : '/interaction/:uid';
-  if (path.startsWith('/register/')) return '/register/:client_id';
-  if (path.startsWith('/setup/')) return '/setup/:token';
-  if (path.startsWith('/admin')) return '/admin';
-  if (path.startsWith('/assets/')) return '/assets';
-  const known = ['/sse', '/messages', '/authorize', '/token', '/register', '/revoke', '/introspect', '/jwks', '/userinfo', '/logout', '/login', '/account', '/healthz', '/readyz', '/metrics'];
-  return known.includes(path) ? path : 'other';
-}
-
 /** Counters a component keeps itself; read at scrape time so it need not know about Prometheus. */
 type Tally = () => number;
 
@@ -68,8 +55,8 @@ export class Metrics {
   // Label sets repeat on every request: their prom-client children are looked up once.
   private readonly requestChildren = new Map<string, { count: ReturnType<Counter['labels']>; time: ReturnType<Histogram['labels']> }>();
 
-  httpRequest(path: string, method: string, status: number, seconds: number | undefined): void {
-    const route = routeOf(path);
+  /** `route` is a route pattern from the route table (or `unmatched`): a bounded set of values. */
+  httpRequest(route: string, method: string, status: number, seconds: number | undefined): void {
     const key = `${route} ${method} ${status}`;
     let children = this.requestChildren.get(key);
     if (!children) {

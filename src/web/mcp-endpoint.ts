@@ -7,13 +7,13 @@ import {
   type JSONRPCRequest,
   type McpHttpHandler,
 } from '@modelcontextprotocol/server';
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
 import type { Config } from '../config/config.ts';
 import { BodyError, readRawBody } from './body.ts';
+import type { Handlers } from './handlers.ts';
 import { toWebRequest, whenClientLeaves, writeAnswer, writeWebResponse } from './web-response.ts';
 import type { McpAuth } from '../mcp/auth.ts';
 import { toAuthInfo, type Principal } from '../mcp/principal.ts';
-import type { RequestGuard } from './middleware/host-guard.ts';
 import type { ServerFactory } from '../mcp/server-factory.ts';
 import type { LiveSession, SessionManager } from '../mcp/sessions/registry.ts';
 import { sessionGone, type ResponseMode } from '../mcp/sessions/streamable-transport.ts';
@@ -23,7 +23,6 @@ export interface McpEndpointDeps {
   auth: McpAuth;
   sessions: SessionManager;
   buildServer: ServerFactory;
-  guard: RequestGuard;
   /** Told of each JSON-RPC message accepted for dispatch, for metrics. */
   onMessages?: (messages: readonly JSONRPCMessage[], era: 'legacy' | 'modern') => void;
 }
@@ -59,8 +58,8 @@ function isJsonRpcMessage(value: unknown): value is JSONRPCMessage {
  * created only by an authenticated `initialize`, durable across restarts,
  * with the session-bound auth fallback.
  */
-export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
-  const { config, auth, sessions, guard } = deps;
+export function mcpHandlers(deps: McpEndpointDeps): Handlers {
+  const { config, auth, sessions } = deps;
   // Legacy traffic never reaches it: this endpoint routes that to sessions itself.
   const modernHandler: McpHttpHandler = createMcpHandler(() => deps.buildServer({ era: 'modern', inSession: false }), {
     legacy: 'reject',
@@ -204,20 +203,5 @@ export function mcpEndpoint(deps: McpEndpointDeps): Middleware {
     ctx.body = '';
   }
 
-  return async (ctx, next) => {
-    if (ctx.path !== '/mcp' && ctx.path !== '/mcp/') return next();
-    const refusal = guard.refusal(ctx.get('host') || undefined, ctx.get('origin') || undefined);
-    if (refusal) return jsonRpcError(ctx, 403, -32000, `Forbidden: ${refusal}`);
-    switch (ctx.method) {
-      case 'POST':
-        return post(ctx);
-      case 'GET':
-        return get(ctx);
-      case 'DELETE':
-        return del(ctx);
-      default:
-        ctx.set('Allow', 'GET, POST, DELETE, OPTIONS');
-        return jsonRpcError(ctx, 405, -32000, 'Method not allowed');
-    }
-  };
+  return { mcp: { POST: post, GET: get, DELETE: del } };
 }

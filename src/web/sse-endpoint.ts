@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { JSONRPCMessage, McpServer, MessageExtraInfo, Transport } from '@modelcontextprotocol/server';
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
 import type { Config } from '../config/config.ts';
 import { BodyError, readRawBody } from './body.ts';
+import type { Handlers } from './handlers.ts';
 import { writeAnswer } from './web-response.ts';
 import type { Store } from '../data/engines/store.ts';
 import type { McpAuth } from '../mcp/auth.ts';
 import { toAuthInfo, type Principal } from '../mcp/principal.ts';
-import type { RequestGuard } from './middleware/host-guard.ts';
 import type { ServerFactory } from '../mcp/server-factory.ts';
 import { hashSessionId } from '../mcp/sessions/registry.ts';
 import { SSE_HEADERS, SseStream } from '../mcp/sessions/sse-stream.ts';
@@ -53,7 +53,6 @@ export interface LegacySseDeps {
   store: Store;
   auth: McpAuth;
   buildServer: ServerFactory;
-  guard: RequestGuard;
 }
 
 /**
@@ -63,7 +62,7 @@ export interface LegacySseDeps {
  * authentication as /mcp. A session lives exactly as long as its stream, on
  * the instance that holds it, so it is not rebuilt elsewhere.
  */
-export function legacySseEndpoints({ config, store, auth, buildServer, guard }: LegacySseDeps): { middleware: Middleware; closeAll(): void } {
+export function legacySseEndpoints({ config, store, auth, buildServer }: LegacySseDeps): { handlers: Handlers; closeAll(): void } {
   const sessions = new Map<string, SseSession>();
 
   async function open(ctx: Context): Promise<void> {
@@ -130,20 +129,8 @@ export function legacySseEndpoints({ config, store, auth, buildServer, guard }: 
     ctx.body = 'Accepted';
   }
 
-  const middleware: Middleware = async (ctx, next) => {
-    const route = ctx.path === '/sse' && ctx.method === 'GET' ? open : ctx.path === '/messages' && ctx.method === 'POST' ? post : undefined;
-    if (!route) return next();
-    const refusal = guard.refusal(ctx.get('host') || undefined, ctx.get('origin') || undefined);
-    if (refusal) {
-      ctx.status = 403;
-      ctx.body = { jsonrpc: '2.0', id: null, error: { code: -32000, message: `Forbidden: ${refusal}` } };
-      return;
-    }
-    return route(ctx);
-  };
-
   return {
-    middleware,
+    handlers: { 'sse.open': { GET: open }, 'sse.message': { POST: post } },
     /** Ends every stream; these sessions cannot outlive them. */
     closeAll: () => {
       for (const session of sessions.values()) void session.close();

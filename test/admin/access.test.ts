@@ -140,11 +140,13 @@ test('a sign-in form without its CSRF token or from another site is refused', as
 
 test('a person without the admin role gets 403 on every admin page and 200 on their account page', async (t) => {
   const alice = await signedIn(gh.url, ALICE);
-  for (const path of ['/admin', '/admin/clients', '/admin/clients/new', '/admin/sessions', '/admin/tokens', '/admin/users', '/admin/policy', '/admin/audit', '/admin/nothing-here']) {
+  for (const path of ['/admin', '/admin/clients', '/admin/clients/new', '/admin/clients/some-id', '/admin/sessions', '/admin/tokens', '/admin/users', '/admin/policy', '/admin/audit']) {
     const page = await alice.page(path);
     t.is(page.status, 403, path);
     t.true(page.html.includes('Administrators only'));
   }
+  // An address that is no page is no page, for everyone: the same 404 whatever the role.
+  t.is((await alice.page('/admin/nothing-here')).status, 404);
   t.is((await alice.post('/admin/policy', { dcr: 'on', retention_days: '1' })).status, 403);
   const account = await alice.page('/account');
   t.is(account.status, 200);

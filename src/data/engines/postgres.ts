@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { KeyedMutex } from './keyed-mutex.ts';
-import type { Queryable, Row, RunResult, Store } from './store.ts';
+import { classifyStoreError, type Queryable, type Row, type RunResult, type Store } from './store.ts';
 
 // BIGINT columns hold epoch milliseconds and counters, all far below 2^53:
 // read them as numbers so both engines return the same shapes.
@@ -46,12 +46,12 @@ export class PostgresStore implements Store {
   }
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.pool.connect().catch(classifyStoreError);
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
+      await client.query('BEGIN').catch(classifyStoreError);
       const result = await work(clientQueryable(client));
-      await client.query('COMMIT');
+      await client.query('COMMIT').catch(classifyStoreError);
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
@@ -64,12 +64,12 @@ export class PostgresStore implements Store {
 
   exclusive<T>(name: string, work: () => Promise<T>): Promise<T> {
     return this.localLocks.run(name, async () => {
-      const client = await this.pool.connect();
+      const client = await this.pool.connect().catch(classifyStoreError);
       let broken: Error | undefined;
       try {
         // The lock belongs to this connection's session: if the process dies,
         // PostgreSQL releases it with the connection.
-        await client.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
+        await client.query('SELECT pg_advisory_lock(hashtext($1))', [name]).catch(classifyStoreError);
         try {
           return await work();
         } finally {
@@ -83,7 +83,7 @@ export class PostgresStore implements Store {
   }
 
   async ping(): Promise<void> {
-    await this.pool.query('SELECT 1');
+    await this.pool.query('SELECT 1').catch(classifyStoreError);
   }
 
   async close(): Promise<void> {
@@ -105,7 +105,7 @@ function toPositional(sql: string): string {
 }
 
 function queryOn(target: pg.Pool | pg.PoolClient, sql: string, params: readonly unknown[] = []) {
-  return target.query(toPositional(sql), params.map(bindValue));
+  return target.query(toPositional(sql), params.map(bindValue)).catch(classifyStoreError);
 }
 
 // Booleans are stored as 0/1 INTEGER on both engines.

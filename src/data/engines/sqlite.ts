@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { KeyedMutex } from './keyed-mutex.ts';
-import type { Queryable, Row, RunResult, Store } from './store.ts';
+import { classifyStoreError, type Queryable, type Row, type RunResult, type Store } from './store.ts';
 
 type Statement = Database.Statement<unknown[], Row>;
 
@@ -29,11 +29,9 @@ export class SqliteStore implements Store {
   }
 
   private direct: Queryable = {
-    all: async <T>(sql: string, params: readonly unknown[] = []) => this.prepare(sql).all(...bind(params)) as T[],
-    get: async <T>(sql: string, params: readonly unknown[] = []) => this.prepare(sql).get(...bind(params)) as T | undefined,
-    run: async (sql: string, params: readonly unknown[] = []): Promise<RunResult> => ({
-      changes: this.prepare(sql).run(...bind(params)).changes,
-    }),
+    all: async <T>(sql: string, params: readonly unknown[] = []) => attempt(() => this.prepare(sql).all(...bind(params)) as T[]),
+    get: async <T>(sql: string, params: readonly unknown[] = []) => attempt(() => this.prepare(sql).get(...bind(params)) as T | undefined),
+    run: async (sql: string, params: readonly unknown[] = []): Promise<RunResult> => attempt(() => ({ changes: this.prepare(sql).run(...bind(params)).changes })),
   };
 
   async all<T = Row>(sql: string, params?: readonly unknown[]): Promise<T[]> {
@@ -56,10 +54,10 @@ export class SqliteStore implements Store {
     let open!: () => void;
     this.gate = new Promise((resolve) => (open = resolve));
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      attempt(() => this.db.exec('BEGIN IMMEDIATE'));
       try {
         const result = await work(this.direct);
-        this.db.exec('COMMIT');
+        attempt(() => this.db.exec('COMMIT'));
         return result;
       } catch (error) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -77,7 +75,7 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
-    this.prepare('SELECT 1').get();
+    attempt(() => this.prepare('SELECT 1').get());
   }
 
   async close(): Promise<void> {
@@ -92,6 +90,15 @@ export class SqliteStore implements Store {
       this.statements.set(sql, statement);
     }
     return statement;
+  }
+}
+
+/** Runs a synchronous database call, turning "locked" and I/O failures into StoreUnavailable. */
+function attempt<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    return classifyStoreError(error);
   }
 }
 

@@ -26,3 +26,50 @@ export type Row = Record<string, unknown>;
 export interface RunResult {
   changes: number;
 }
+
+/**
+ * The database did not answer (refused, dropped or timed out the connection,
+ * is starting or shutting down, or SQLite stayed locked): nothing was
+ * changed, and the same request may succeed in a moment. Answered 503 with
+ * Retry-After, never 500.
+ */
+export class StoreUnavailable extends Error {
+  constructor(cause: unknown) {
+    super(`the database is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StoreUnavailable';
+  }
+}
+
+/** Connection-level failures of node's sockets and the pg driver (SQLSTATE class 08, 57P0x, 53300). */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_IOERR',
+  'SQLITE_CANTOPEN',
+]);
+const UNAVAILABLE_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end/i;
+
+/** Rethrows `error` as StoreUnavailable when it says the database could not be reached. */
+export function classifyStoreError(error: unknown): never {
+  if (error instanceof StoreUnavailable) throw error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    // SQLite's extended codes (SQLITE_IOERR_WRITE, SQLITE_BUSY_SNAPSHOT) count as their primary code.
+    const primary = code.startsWith('SQLITE_') ? code.split('_', 2).join('_') : code;
+    if (UNAVAILABLE_CODES.has(primary) || code.startsWith('08')) throw new StoreUnavailable(error);
+  }
+  if (error instanceof Error && UNAVAILABLE_MESSAGES.test(error.message)) throw new StoreUnavailable(error);
+  throw error;
+}

@@ -1,4 +1,3 @@
-import compose from 'koa-compose';
 import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Revocation } from '../../domain/access.ts';
@@ -10,6 +9,7 @@ import type { Csrf } from '../csrf.ts';
 import type { Logger } from '../../ops/logging.ts';
 import type { SessionManager } from '../../mcp/sessions/registry.ts';
 import type { Store } from '../../data/engines/store.ts';
+import { mergeHandlers, type Handlers } from '../handlers.ts';
 import { AdminSessions } from './admin-session.ts';
 import { ClientAdmin } from './client-admin.ts';
 import { Pages } from './pages.ts';
@@ -36,7 +36,9 @@ export interface AdminAreaDeps {
 }
 
 export interface AdminArea {
-  middleware: Middleware;
+  handlers: Handlers;
+  /** Sends visitors of routes that need a signed-in person (or an administrator) to sign in, or refuses them. */
+  access: Middleware;
   /** Stops the periodic stale-client cleanup. */
   close(): void;
 }
@@ -45,7 +47,7 @@ const CLEANUP_EVERY_MS = 3600_000;
 /** The first run comes soon after start, so a process that restarts often still cleans up. */
 const FIRST_CLEANUP_AFTER_MS = 60_000;
 
-/** /login, /logout, /account and /admin: the people-facing management pages. */
+/** /login, /logout, /account and /admin: the people-facing management pages, and who may see them. */
 export function adminArea(deps: AdminAreaDeps): AdminArea {
   const { config, store, provider, registrationPolicy, clientIndex, revocation, sessions, csrf, logger } = deps;
   const secureCookies = config.issuer.startsWith('https:');
@@ -54,25 +56,16 @@ export function adminArea(deps: AdminAreaDeps): AdminArea {
   const clients = new ClientAdmin(store, provider, clientIndex, revocation);
   const users = new UserAdmin(store, revocation, adminSessions);
 
-  const admin = [
+  const handlers = mergeHandlers(
     clientRoutes({ store, pages, clients, revocation }),
     policyRoutes({ store, pages, policy: registrationPolicy, cimdConfigured: config.cimd.enabled }),
     tokenRoutes({ store, pages, revocation }),
     sessionRoutes({ store, pages, sessions }),
     userRoutes({ store, pages, users }),
     auditRoutes({ store, pages }),
-  ];
-  const adminOnly = compose([pages.signedIn(), pages.administrators(), ...admin.map((router) => router.routes() as Middleware)]);
-  const account = compose([pages.signedIn(), accountRoutes({ store, pages, revocation }).routes() as Middleware]);
-  const signIn = signInRoutes({ store, sessions: adminSessions, pages, csrf, issuer: config.issuer, secureCookies }).routes() as Middleware;
-
-  const middleware: Middleware = async (ctx, next) => {
-    const { path } = ctx;
-    if (path === '/admin' || path.startsWith('/admin/')) return adminOnly(ctx, next);
-    if (path === '/account' || path.startsWith('/account/')) return account(ctx, next);
-    if (path === '/login' || path === '/logout') return signIn(ctx, next);
-    return next();
-  };
+    accountRoutes({ store, pages, revocation }),
+    signInRoutes({ store, sessions: adminSessions, pages, csrf, issuer: config.issuer, secureCookies }),
+  );
 
   /** Deletes stale self-registered clients per the policy's retention, and expired admin sign-ins. */
   async function cleanup(): Promise<void> {
@@ -89,7 +82,8 @@ export function adminArea(deps: AdminAreaDeps): AdminArea {
   timer.unref();
 
   return {
-    middleware,
+    handlers,
+    access: pages.accessControl(),
     close: () => {
       clearTimeout(first);
       clearInterval(timer);

@@ -1,5 +1,6 @@
 import type { Context, Middleware, Next } from 'koa';
 import { readForm } from '../body.ts';
+import { routeOf } from '../middleware/route.ts';
 import type { Csrf } from '../csrf.ts';
 import { PAGE_CSP } from '../middleware/security-headers.ts';
 import { sendMessage, sendView } from '../views.ts';
@@ -41,9 +42,16 @@ export class Pages {
     ctx.redirect(location);
   }
 
-  /** Only signed-in people; everyone else goes to the sign-in page and comes back. */
-  signedIn(): Middleware {
+  /**
+   * The route table's `access`: routes for signed-in people send everyone
+   * else to the sign-in page (and back); routes for administrators refuse a
+   * signed-in person without the role with 403.
+   */
+  accessControl(): Middleware {
     return async (ctx: Context, next: Next) => {
+      const route = routeOf(ctx);
+      const access = route && 'access' in route ? route.access : 'public';
+      if (access !== 'person' && access !== 'admin') return next();
       ctx.set('Content-Security-Policy', ADMIN_CSP);
       const signedIn = await this.sessions.load(ctx);
       if (!signedIn) {
@@ -54,14 +62,7 @@ export class Pages {
         return sendMessage(ctx, 401, 'Sign in again', 'Your sign-in has ended. Sign in and try again.', { link: { href: '/login', label: 'Sign in' } });
       }
       ctx.state.signedIn = signedIn;
-      await next();
-    };
-  }
-
-  /** Only administrators; a signed-in person without the role gets 403. */
-  administrators(): Middleware {
-    return async (ctx: Context, next: Next) => {
-      if (!(ctx.state.signedIn as SignedIn).user.isAdmin) {
+      if (access === 'admin' && !signedIn.user.isAdmin) {
         return sendMessage(ctx, 403, 'Administrators only', 'Your account cannot manage this server. You can manage your own tokens and apps on your account page.', {
           link: { href: '/account', label: 'Your account' },
         });

@@ -1,4 +1,5 @@
 import type { Middleware } from 'koa';
+import { resolutionOf } from './route.ts';
 
 const ALLOW_HEADERS = [
   'Authorization',
@@ -12,33 +13,17 @@ const ALLOW_HEADERS = [
 ];
 const EXPOSE_HEADERS = ['Mcp-Session-Id', 'WWW-Authenticate', 'MCP-Protocol-Version', 'Retry-After'];
 
-/** The machine-facing endpoints that browser-based MCP clients call. */
-function isApiPath(path: string): boolean {
-  return (
-    path === '/mcp' ||
-    path === '/mcp/' ||
-    path === '/sse' ||
-    path === '/messages' ||
-    path.startsWith('/.well-known/') ||
-    path === '/token' ||
-    path === '/register' ||
-    path.startsWith('/register/') ||
-    path === '/revoke' ||
-    path === '/introspect' ||
-    path === '/jwks'
-  );
-}
-
 /**
- * CORS for browser-based clients. These endpoints authenticate with bearer
- * tokens, never cookies, so any origin may call them; preflights answer 204
- * without authentication.
+ * CORS for browser-based clients on the routes the table marks `cors`. These
+ * authenticate with bearer tokens, never cookies, so any origin may call
+ * them; preflights answer 204 without authentication.
  */
 export function cors(): Middleware {
   return async (ctx, next) => {
-    if (!isApiPath(ctx.path)) return next();
+    const resolution = resolutionOf(ctx);
+    if (resolution.kind === 'none' || !('cors' in resolution.route && resolution.route.cors)) return next();
     const origin = ctx.get('origin');
-    if (ctx.method === 'OPTIONS') {
+    if (resolution.kind === 'method' && resolution.preflight) {
       ctx.status = 204;
       ctx.set('Access-Control-Allow-Origin', origin || '*');
       ctx.set('Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE, OPTIONS');

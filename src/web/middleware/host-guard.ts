@@ -1,4 +1,7 @@
+import type { Middleware } from 'koa';
 import type { Config } from '../../config/config.ts';
+import { sendError } from './errors.ts';
+import { routeOf } from './route.ts';
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 
@@ -42,4 +45,16 @@ export class RequestGuard {
     if (this.loopbackServer && parsed && isLoopback(parsed.hostname)) return undefined;
     return `Origin ${originHeader} is not allowed`;
   }
+}
+
+/** Applies the guard to the routes the table marks `hostGuard` (the MCP endpoints). */
+export function hostGuard(guard: RequestGuard): Middleware {
+  return async (ctx, next) => {
+    const route = routeOf(ctx);
+    if (route && 'hostGuard' in route && route.hostGuard) {
+      const refusal = guard.refusal(ctx.get('host') || undefined, ctx.get('origin') || undefined);
+      if (refusal) return sendError(ctx, 403, `Forbidden: ${refusal}`, 'access_denied');
+    }
+    await next();
+  };
 }

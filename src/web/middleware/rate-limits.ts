@@ -3,12 +3,13 @@ import type { Context, Middleware } from 'koa';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../../config/config.ts';
 import type { Store } from '../../data/engines/store.ts';
+import type { RateLimitName, Route } from '../routes.ts';
 import { sendError } from './errors.ts';
+import { routeOf } from './route.ts';
 import { StoreRateLimiter } from '../../data/rate-limits.ts';
 import { peekBody } from '../replayable-body.ts';
 import { LruCache } from '../../util/lru-cache.ts';
 
-export type LimitName = 'register' | 'token' | 'login' | 'mcp';
 
 /** How stale a busy key's shared count may get before this instance adds its share. */
 const SYNC_EVERY_MS = 1000;
@@ -46,20 +47,20 @@ function exemptions(ranges: string[]): BlockList {
  * /mcp per principal, so hosted clients never starve each other.
  */
 export class RateLimits {
-  private readonly limiters: Partial<Record<LimitName, StoreRateLimiter>> = {};
+  private readonly limiters: Partial<Record<RateLimitName, StoreRateLimiter>> = {};
   private readonly tallies = new LruCache<string, Tally>(50_000);
   private readonly exempt: BlockList;
   /** Refusals per limit, for /metrics. */
-  readonly refused: Record<LimitName, number> = { register: 0, token: 0, login: 0, mcp: 0 };
+  readonly refused: Record<RateLimitName, number> = { register: 0, token: 0, login: 0, mcp: 0 };
 
   constructor(store: Store, config: Config) {
-    const perMinute: Record<LimitName, number> = {
+    const perMinute: Record<RateLimitName, number> = {
       register: config.rateLimits.registerPerMinute,
       token: config.rateLimits.tokenPerMinute,
       login: config.rateLimits.loginPerMinute,
       mcp: config.rateLimits.mcpPerMinute,
     };
-    for (const [name, points] of Object.entries(perMinute) as [LimitName, number][]) {
+    for (const [name, points] of Object.entries(perMinute) as [RateLimitName, number][]) {
       if (points > 0) this.limiters[name] = new StoreRateLimiter(store, { keyPrefix: `rl:${name}`, points, duration: 60 });
     }
     this.exempt = exemptions(config.rateLimits.exempt);
@@ -71,7 +72,7 @@ export class RateLimits {
   }
 
   /** Counts one request; resolves to the seconds to wait when over the limit, else undefined. */
-  async take(name: LimitName, key: string): Promise<number | undefined> {
+  async take(name: RateLimitName, key: string): Promise<number | undefined> {
     const limiter = this.limiters[name];
     if (!limiter) return undefined;
     try {
@@ -92,7 +93,7 @@ export class RateLimits {
    * Several instances together can overshoot by at most what each counts
    * between two syncs.
    */
-  async takeBatched(name: LimitName, key: string): Promise<number | undefined> {
+  async takeBatched(name: RateLimitName, key: string): Promise<number | undefined> {
     const limiter = this.limiters[name];
     if (!limiter) return undefined;
     const now = Date.now();
@@ -128,40 +129,54 @@ export class RateLimits {
   }
 
   /** For IP-keyed limits: exempt ranges are never counted. */
-  async takeForIp(name: LimitName, ip: string): Promise<number | undefined> {
+  async takeForIp(name: RateLimitName, ip: string): Promise<number | undefined> {
     return this.isExempt(ip) ? undefined : this.take(name, plainIp(ip));
   }
 }
 
-const SIGN_IN = /^\/(interaction\/[^/]+\/login|login)$/;
+/** The client id of Basic credentials (form-urlencoded, RFC 6749 §2.3.1), or undefined when it does not decode. */
+function basicClientId(credentials: string): string | undefined {
+  const decoded = Buffer.from(credentials, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return undefined;
+  try {
+    return decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' ')) || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Client id of a token request: from HTTP Basic credentials, else from the form. */
 async function tokenClientId(ctx: Context): Promise<string | undefined> {
-  const basic = /^Basic\s+(.+)$/i.exec(ctx.get('authorization'));
-  if (basic) {
-    const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-    return decodeURIComponent(decoded.split(':')[0] ?? '') || undefined;
-  }
+  const basic = /^Basic\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
+  if (basic) return basicClientId(basic[1]!);
   if (!ctx.is('application/x-www-form-urlencoded')) return undefined;
   const body = await peekBody(ctx.req, 56 * 1024);
   return body ? (new URLSearchParams(body.toString('utf8')).get('client_id') ?? undefined) : undefined;
 }
 
-/** Rate limits for the authorization server's endpoints and the sign-in forms. */
-export function authorizationRateLimits(limits: RateLimits): Middleware {
+/**
+ * The limits the route table puts before a handler: registration and sign-in
+ * per IP address (exempt ranges never count), the token endpoint per client.
+ * Only POSTs count: they are what the limits exist for. (The MCP limit counts
+ * per principal, after authentication, in the MCP endpoints.)
+ */
+export function routeRateLimits(limits: RateLimits): Middleware {
   return async (ctx, next) => {
-    if (ctx.method !== 'POST') return next();
+    const limit = ctx.method === 'POST' ? rateLimitOf(routeOf(ctx)) : undefined;
     let wait: number | undefined;
-    if (ctx.path === '/register') {
-      wait = await limits.takeForIp('register', ctx.ip);
-    } else if (ctx.path === '/token') {
+    if (limit === 'register' || limit === 'login') {
+      wait = await limits.takeForIp(limit, ctx.ip);
+    } else if (limit === 'token') {
       const clientId = await tokenClientId(ctx);
       wait = await limits.take('token', clientId ? `client:${clientId}` : `ip:${ctx.ip}`);
-    } else if (SIGN_IN.test(ctx.path)) {
-      wait = await limits.takeForIp('login', ctx.ip);
     }
     if (wait === undefined) return next();
     ctx.set('Retry-After', String(wait));
     sendError(ctx, 429, `Too many requests. Try again in ${wait} seconds.`, 'rate_limited');
   };
+}
+
+function rateLimitOf(route: Route | undefined): RateLimitName | undefined {
+  return route && 'rateLimit' in route ? route.rateLimit : undefined;
 }

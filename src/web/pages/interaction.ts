@@ -1,10 +1,10 @@
-import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import { errors, type InteractionResults } from 'oidc-provider';
 import { audit } from '../../data/audit-log.ts';
 import { readForm } from '../body.ts';
 import type { Csrf } from '../csrf.ts';
+import type { Handlers } from '../handlers.ts';
 import { sendMessage, sendView } from '../views.ts';
 import type { Store } from '../../data/engines/store.ts';
 import { findUserById, verifyLogin } from '../../domain/accounts.ts';
@@ -33,13 +33,12 @@ const OIDC_SCOPE_DESCRIPTIONS: Record<string, string> = {
  * only finds the interaction when this browser holds its cookie, so a page on
  * another site can neither submit these forms nor complete someone's flow.
  */
-export function interactionRoutes({ provider, store, csrf, onLoginFailure }: Deps): Router {
-  const router = new Router();
+export function interactionHandlers({ provider, store, csrf, onLoginFailure }: Deps): Handlers {
 
-  async function details(ctx: Context): Promise<Interaction | undefined> {
+  async function details(ctx: Context, uid: string): Promise<Interaction | undefined> {
     try {
       const interaction = await provider.interactionDetails(ctx.req, ctx.res);
-      if (interaction.uid !== ctx.params.uid) throw new errors.SessionNotFound('interaction mismatch');
+      if (interaction.uid !== uid) throw new errors.SessionNotFound('interaction mismatch');
       return interaction;
     } catch (error) {
       if (error instanceof errors.SessionNotFound || error instanceof errors.InvalidRequest) {
@@ -98,20 +97,20 @@ export function interactionRoutes({ provider, store, csrf, onLoginFailure }: Dep
     });
   }
 
-  router.get('/interaction/:uid', async (ctx) => {
-    const interaction = await details(ctx);
+  async function show(ctx: Context, { uid }: Record<string, string>) {
+    const interaction = await details(ctx, uid!);
     if (!interaction) return;
     if (interaction.prompt.name === 'login') {
       const client = await clientOf(interaction);
       return renderLogin(ctx, interaction, client.clientName || client.clientId, { email: String(interaction.params.login_hint ?? '') });
     }
     return renderConsent(ctx, interaction);
-  });
+  }
 
   /** Reads the form, checks the CSRF token and that the browser owns the interaction. */
-  async function submission(ctx: Context): Promise<{ interaction: Interaction; form: Record<string, string> } | undefined> {
+  async function submission(ctx: Context, uid: string): Promise<{ interaction: Interaction; form: Record<string, string> } | undefined> {
     const form = await readForm(ctx);
-    const interaction = await details(ctx);
+    const interaction = await details(ctx, uid);
     if (!interaction) return undefined;
     if (!csrf.verify(interaction.uid, form.csrf)) {
       sendMessage(ctx, 403, 'This form has expired', 'Reload the page and try again.');
@@ -120,8 +119,8 @@ export function interactionRoutes({ provider, store, csrf, onLoginFailure }: Dep
     return { interaction, form };
   }
 
-  router.post('/interaction/:uid/login', async (ctx) => {
-    const submitted = await submission(ctx);
+  async function login(ctx: Context, { uid }: Record<string, string>) {
+    const submitted = await submission(ctx, uid!);
     if (!submitted) return;
     const { interaction, form } = submitted;
     if (interaction.prompt.name !== 'login') return ctx.redirect(`/interaction/${interaction.uid}`);
@@ -141,10 +140,10 @@ export function interactionRoutes({ provider, store, csrf, onLoginFailure }: Dep
     }
     await audit(store, { event: 'login.succeeded', actor: result.user.id, subject: result.user.id, ip: ctx.ip, detail: { client: client.clientId } });
     await finish(ctx, { login: { accountId: result.user.id } });
-  });
+  }
 
-  router.post('/interaction/:uid/consent', async (ctx) => {
-    const submitted = await submission(ctx);
+  async function consent(ctx: Context, { uid }: Record<string, string>) {
+    const submitted = await submission(ctx, uid!);
     if (!submitted) return;
     const { interaction, form } = submitted;
     if (interaction.prompt.name !== 'consent') return ctx.redirect(`/interaction/${interaction.uid}`);
@@ -173,13 +172,18 @@ export function interactionRoutes({ provider, store, csrf, onLoginFailure }: Dep
     if (form.remember === 'yes') await rememberConsent(store, accountId, clientId, grantId, scope);
     await audit(store, { event: 'consent.granted', actor: accountId, subject: clientId, ip: ctx.ip, detail: { scope, remember: form.remember === 'yes', grant: grantId } });
     await finish(ctx, { consent: { grantId } });
-  });
+  }
 
-  router.post('/interaction/:uid/abort', async (ctx) => {
-    const submitted = await submission(ctx);
+  async function abort(ctx: Context, { uid }: Record<string, string>) {
+    const submitted = await submission(ctx, uid!);
     if (!submitted) return;
     await finish(ctx, { error: 'access_denied', error_description: 'The person cancelled the sign-in' });
-  });
+  }
 
-  return router;
+  return {
+    interaction: { GET: show },
+    'interaction.login': { POST: login },
+    'interaction.consent': { POST: consent },
+    'interaction.abort': { POST: abort },
+  };
 }

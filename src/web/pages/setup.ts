@@ -1,26 +1,25 @@
-import { Router } from '@koa/router';
+import type { Context } from 'koa';
 import { audit } from '../../data/audit-log.ts';
 import { readForm } from '../body.ts';
 import type { Csrf } from '../csrf.ts';
+import type { Handlers } from '../handlers.ts';
 import { sendMessage, sendView } from '../views.ts';
 import type { Store } from '../../data/engines/store.ts';
 import { AccountError, completeSetup, MIN_PASSWORD_LENGTH, setupTokenIsValid } from '../../domain/accounts.ts';
 
 /** The one-time page, printed at first start, that creates the first administrator. */
-export function setupRoutes({ store, csrf }: { store: Store; csrf: Csrf }): Router {
-  const router = new Router();
-
-  const expired = (ctx: Parameters<Parameters<typeof router.get>[1]>[0]) =>
+export function setupHandlers({ store, csrf }: { store: Store; csrf: Csrf }): Handlers {
+  const expired = (ctx: Context) =>
     sendMessage(ctx, 404, 'This setup link is no longer valid', 'It was already used or has expired. Run `gatehouse user add --admin` on the server instead.');
 
-  router.get('/setup/:token', async (ctx) => {
-    const { token } = ctx.params as { token: string };
+  async function show(ctx: Context, params: Record<string, string>) {
+    const token = params.token!;
     if (!(await setupTokenIsValid(store, token))) return expired(ctx);
     sendView(ctx, 'setup', { action: `/setup/${token}`, csrf: csrf.token(`setup:${token}`), minLength: MIN_PASSWORD_LENGTH });
-  });
+  }
 
-  router.post('/setup/:token', async (ctx) => {
-    const { token } = ctx.params as { token: string };
+  async function submit(ctx: Context, params: Record<string, string>) {
+    const token = params.token!;
     const form = await readForm(ctx);
     if (!(await setupTokenIsValid(store, token))) return expired(ctx);
     const again = (error: string, status = 400) =>
@@ -35,7 +34,7 @@ export function setupRoutes({ store, csrf }: { store: Store; csrf: Csrf }): Rout
       if (error instanceof AccountError) return again(error.message);
       throw error;
     }
-  });
+  }
 
-  return router;
+  return { setup: { GET: show, POST: submit } };
 }

@@ -1,4 +1,3 @@
-import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import type { Revocation } from '../../../domain/access.ts';
 import { audit } from '../../../data/audit-log.ts';
@@ -6,6 +5,8 @@ import { sendMessage } from '../../views.ts';
 import type { Store } from '../../../data/engines/store.ts';
 import type { SignedIn } from '../admin-session.ts';
 import { grantsWhere } from '../../../data/client-queries.ts';
+import type { Handlers } from '../../handlers.ts';
+import { HandlerSet } from '../../handler-set.ts';
 import type { Pages } from '../pages.ts';
 import { issueToken, parseTokenForm, tokenFormView, TokenInputError } from '../token-form.ts';
 import { tokenPage } from '../../../data/token-queries.ts';
@@ -17,8 +18,8 @@ interface Deps {
 }
 
 /** Anyone signed in: their own personal access tokens and the apps they have connected. */
-export function accountRoutes({ store, pages, revocation }: Deps): Router {
-  const router = new Router();
+export function accountRoutes({ store, pages, revocation }: Deps): Handlers {
+  const handlers = new HandlerSet();
   const me = (ctx: Context) => (ctx.state.signedIn as SignedIn).user;
 
   async function render(ctx: Context, form: Record<string, string> = {}, error?: string, status = 200) {
@@ -39,9 +40,9 @@ export function accountRoutes({ store, pages, revocation }: Deps): Router {
     );
   }
 
-  router.get('/account', (ctx) => render(ctx));
+  handlers.get('account', (ctx) => render(ctx));
 
-  router.post('/account/tokens', async (ctx) => {
+  handlers.post('account.token.create', async (ctx, params) => {
     const form = await pages.form(ctx);
     if (!form) return;
     try {
@@ -54,20 +55,20 @@ export function accountRoutes({ store, pages, revocation }: Deps): Router {
     }
   });
 
-  router.post('/account/tokens/:id/revoke', async (ctx) => {
+  handlers.post('account.token.revoke', async (ctx, params) => {
     const form = await pages.form(ctx);
     if (!form) return;
-    const id = ctx.params.id!;
+    const id = params.id!;
     // Scoped to the owner: someone else's token id is simply not found.
     if (!(await revocation.revokePersonalToken(id, me(ctx).id))) return sendMessage(ctx, 404, 'No such token', 'It may already be revoked.', { link: { href: '/account', label: 'Your account' } });
     await audit(store, { event: 'token.revoked', actor: me(ctx).id, subject: id, ip: ctx.ip });
     await pages.done(ctx, '/account', 'Revoked the token.');
   });
 
-  router.post('/account/apps/:grantId/revoke', async (ctx) => {
+  handlers.post('account.app.revoke', async (ctx, params) => {
     const form = await pages.form(ctx);
     if (!form) return;
-    const grantId = ctx.params.grantId!;
+    const grantId = params.grantId!;
     const owned = await store.get("SELECT 1 AS ok FROM oidc_models WHERE model = 'Grant' AND grant_id = ? AND account_id = ?", [grantId, me(ctx).id]);
     if (!owned) return sendMessage(ctx, 404, 'No such app', 'It may already be disconnected.', { link: { href: '/account', label: 'Your account' } });
     await revocation.revokeGrant(grantId);
@@ -75,5 +76,5 @@ export function accountRoutes({ store, pages, revocation }: Deps): Router {
     await pages.done(ctx, '/account', 'Disconnected the app. It has to ask you again to get back in.');
   });
 
-  return router;
+  return handlers.all;
 }

@@ -1,7 +1,8 @@
-import { Router } from '@koa/router';
 import { AUDIT_EVENTS } from '../../../data/audit-log.ts';
 import type { Store } from '../../../data/engines/store.ts';
 import { auditPage, parseUtc } from '../../../data/audit-queries.ts';
+import type { Handlers } from '../../handlers.ts';
+import { HandlerSet } from '../../handler-set.ts';
 import type { Pages } from '../pages.ts';
 import { pageRequest } from '../../../data/paging.ts';
 import { clientPath, listLink } from './clients.ts';
@@ -10,10 +11,10 @@ import { userPath } from './users.ts';
 const text = (value: unknown) => (typeof value === 'string' ? value.trim().slice(0, 200) : '');
 
 /** The audit log, filterable by event, who (actor or subject) and time range (UTC). */
-export function auditRoutes({ store, pages }: { store: Store; pages: Pages }): Router {
-  const router = new Router();
+export function auditRoutes({ store, pages }: { store: Store; pages: Pages }): Handlers {
+  const handlers = new HandlerSet();
 
-  router.get('/admin/audit', async (ctx) => {
+  handlers.get('admin.audit', async (ctx, params) => {
     const event = (AUDIT_EVENTS as readonly string[]).includes(text(ctx.query.event)) ? text(ctx.query.event) : '';
     const who = text(ctx.query.who);
     const fromText = text(ctx.query.from);
@@ -36,5 +37,5 @@ export function auditRoutes({ store, pages }: { store: Store; pages: Pages }): R
     });
   });
 
-  return router;
+  return handlers.all;
 }

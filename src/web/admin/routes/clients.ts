@@ -1,4 +1,3 @@
-import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { audit } from '../../../data/audit-log.ts';
 import type { ClientKind } from '../../../data/client-index.ts';
@@ -8,6 +7,8 @@ import type { Revocation } from '../../../domain/access.ts';
 import type { SignedIn } from '../admin-session.ts';
 import { ClientInputError, type ClientAdmin } from '../client-admin.ts';
 import { CLIENT_KINDS, clientDetail, clientPage } from '../../../data/client-queries.ts';
+import type { Handlers } from '../../handlers.ts';
+import { HandlerSet } from '../../handler-set.ts';
 import type { Pages } from '../pages.ts';
 import { pageRequest } from '../../../data/paging.ts';
 import { localPath } from '../request-checks.ts';
@@ -34,13 +35,13 @@ export function listLink(path: string, query: Record<string, string | undefined>
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
 /** The client list, detail, revoke, delete, manual registration and stale cleanup. */
-export function clientRoutes({ store, pages, clients, revocation }: Deps): Router {
-  const router = new Router();
+export function clientRoutes({ store, pages, clients, revocation }: Deps): Handlers {
+  const handlers = new HandlerSet();
   const actor = (ctx: Context) => (ctx.state.signedIn as SignedIn).user.id;
 
-  router.get('/admin', (ctx) => ctx.redirect('/admin/clients'));
+  handlers.get('admin', (ctx) => ctx.redirect('/admin/clients'));
 
-  router.get('/admin/clients', async (ctx) => {
+  handlers.get('admin.clients', async (ctx, params) => {
     const search = text(ctx.query.q).trim().slice(0, 200);
     const kind = CLIENT_KINDS.includes(ctx.query.kind as ClientKind) ? (ctx.query.kind as ClientKind) : undefined;
     const page = await clientPage(store, { search, kind }, pageRequest(ctx.query, CLIENTS_PER_PAGE));
@@ -61,9 +62,9 @@ export function clientRoutes({ store, pages, clients, revocation }: Deps): Route
   const renderNew = (ctx: Context, form: Record<string, string> = {}, error?: string, status = 200) =>
     pages.render(ctx, 'client-new', 'clients', { title: 'Register a client', form, error }, status);
 
-  router.get('/admin/clients/new', (ctx) => renderNew(ctx));
+  handlers.get('admin.client.new', (ctx) => renderNew(ctx));
 
-  router.post('/admin/clients', async (ctx) => {
+  handlers.post('admin.clients', async (ctx, params) => {
     const form = await pages.form(ctx);
     if (!form) return;
     try {
@@ -78,7 +79,7 @@ export function clientRoutes({ store, pages, clients, revocation }: Deps): Route
     }
   });
 
-  router.post('/admin/clients/cleanup', async (ctx) => {
+  handlers.post('admin.clients.cleanup', async (ctx, params) => {
     const form = await pages.form(ctx);
     if (!form) return;
     if (!pages.confirmed(ctx, form)) return;
@@ -89,8 +90,8 @@ export function clientRoutes({ store, pages, clients, revocation }: Deps): Route
     await pages.done(ctx, '/admin/policy', deleted === 1 ? 'Deleted 1 stale client.' : `Deleted ${deleted} stale clients.`);
   });
 
-  router.get('/admin/clients/:id', async (ctx) => {
-    const clientId = ctx.params.id!;
+  handlers.get('admin.client', async (ctx, params) => {
+    const clientId = params.id!;
     const detail = await clientDetail(store, clientId);
     if (!detail) return sendMessage(ctx, 404, 'No such client', 'It may have been deleted.', { link: { href: '/admin/clients', label: 'All clients' } });
     pages.render(ctx, 'client', 'clients', {
@@ -103,34 +104,34 @@ export function clientRoutes({ store, pages, clients, revocation }: Deps): Route
     });
   });
 
-  router.post('/admin/clients/:id/revoke', async (ctx) => {
+  handlers.post('admin.client.revoke', async (ctx, params) => {
     const form = await pages.form(ctx);
     if (!form) return;
     if (!pages.confirmed(ctx, form)) return;
-    const clientId = ctx.params.id!;
+    const clientId = params.id!;
     const { grants, sessions } = await clients.revoke(clientId);
     await audit(store, { event: 'client.revoked', actor: actor(ctx), subject: clientId, ip: ctx.ip, detail: { grants, sessions } });
     await pages.done(ctx, clientPath(clientId), `Revoked everything the client held: ${grants} grant(s), ${sessions} session(s).`);
   });
 
-  router.post('/admin/clients/:id/delete', async (ctx) => {
+  handlers.post('admin.client.delete', async (ctx, params) => {
     const form = await pages.form(ctx);
     if (!form) return;
     if (!pages.confirmed(ctx, form)) return;
-    const clientId = ctx.params.id!;
+    const clientId = params.id!;
     const { grants, sessions } = await clients.delete(clientId);
     await audit(store, { event: 'client.deleted', actor: actor(ctx), subject: clientId, ip: ctx.ip, detail: { grants, sessions } });
     await pages.done(ctx, '/admin/clients', `Deleted client ${clientId}.`);
   });
 
-  router.post('/admin/grants/:grantId/revoke', async (ctx) => {
+  handlers.post('admin.grant.revoke', async (ctx, params) => {
     const form = await pages.form(ctx);
     if (!form) return;
-    const grantId = ctx.params.grantId!;
+    const grantId = params.grantId!;
     await revocation.revokeGrant(grantId);
     await audit(store, { event: 'grant.revoked', actor: actor(ctx), subject: grantId, ip: ctx.ip });
     await pages.done(ctx, localPath(form.return_to) ?? '/admin/clients', 'Revoked the grant and every token issued under it.');
   });
 
-  return router;
+  return handlers.all;
 }

@@ -1,10 +1,11 @@
-import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { audit } from '../../../data/audit-log.ts';
 import type { RegistrationPolicy, RegistrationPolicySettings } from '../../../domain/registration-policy.ts';
 import type { Store } from '../../../data/engines/store.ts';
 import type { SignedIn } from '../admin-session.ts';
 import { countStaleClients } from '../../../data/client-queries.ts';
+import type { Handlers } from '../../handlers.ts';
+import { HandlerSet } from '../../handler-set.ts';
 import type { Pages } from '../pages.ts';
 
 interface Deps {
@@ -43,8 +44,8 @@ function parsePolicy(form: Record<string, string>): RegistrationPolicySettings {
 }
 
 /** Who may register (open DCR, CIMD, allow-lists) and how long stale self-registered clients are kept. */
-export function policyRoutes({ store, pages, policy, cimdConfigured }: Deps): Router {
-  const router = new Router();
+export function policyRoutes({ store, pages, policy, cimdConfigured }: Deps): Handlers {
+  const handlers = new HandlerSet();
 
   /** The form as the person last saw it: saved settings, or what they typed when it was refused. */
   interface FormValues {
@@ -82,9 +83,9 @@ export function policyRoutes({ store, pages, policy, cimdConfigured }: Deps): Ro
     );
   }
 
-  router.get('/admin/policy', async (ctx) => render(ctx, valuesOf(await policy.settings())));
+  handlers.get('admin.policy', async (ctx, params) => render(ctx, valuesOf(await policy.settings())));
 
-  router.post('/admin/policy', async (ctx) => {
+  handlers.post('admin.policy', async (ctx, params) => {
     const form = await pages.form(ctx);
     if (!form) return;
     let next: RegistrationPolicySettings;
@@ -101,5 +102,5 @@ export function policyRoutes({ store, pages, policy, cimdConfigured }: Deps): Ro
     await pages.done(ctx, '/admin/policy', 'Saved. Every instance applies the new policy within a second.');
   });
 
-  return router;
+  return handlers.all;
 }

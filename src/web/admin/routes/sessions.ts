@@ -1,10 +1,11 @@
-import { Router } from '@koa/router';
 import { audit } from '../../../data/audit-log.ts';
 import { findUserByEmail, findUserById } from '../../../domain/accounts.ts';
 import { sendMessage } from '../../views.ts';
 import type { SessionManager } from '../../../mcp/sessions/registry.ts';
 import type { Store } from '../../../data/engines/store.ts';
 import type { SignedIn } from '../admin-session.ts';
+import type { Handlers } from '../../handlers.ts';
+import { HandlerSet } from '../../handler-set.ts';
 import type { Pages } from '../pages.ts';
 import { pageRequest } from '../../../data/paging.ts';
 import { localPath } from '../request-checks.ts';
@@ -20,10 +21,10 @@ interface Deps {
 const text = (value: unknown) => (typeof value === 'string' ? value.trim() : '');
 
 /** Live MCP sessions: who, which client, which transport and protocol; end one. */
-export function sessionRoutes({ store, pages, sessions }: Deps): Router {
-  const router = new Router();
+export function sessionRoutes({ store, pages, sessions }: Deps): Handlers {
+  const handlers = new HandlerSet();
 
-  router.get('/admin/sessions', async (ctx) => {
+  handlers.get('admin.sessions', async (ctx, params) => {
     const userFilter = text(ctx.query.user);
     const clientFilter = text(ctx.query.client);
     const user = userFilter ? ((await findUserById(store, userFilter)) ?? (await findUserByEmail(store, userFilter))) : undefined;
@@ -42,14 +43,14 @@ export function sessionRoutes({ store, pages, sessions }: Deps): Router {
     });
   });
 
-  router.post('/admin/sessions/:hash/end', async (ctx) => {
+  handlers.post('admin.session.end', async (ctx, params) => {
     const form = await pages.form(ctx);
     if (!form) return;
-    const idHash = ctx.params.hash!;
+    const idHash = params.hash!;
     if (!(await sessions.endByHash(idHash))) return sendMessage(ctx, 404, 'No such session', 'It has already ended.', { link: { href: '/admin/sessions', label: 'All sessions' } });
     await audit(store, { event: 'session.ended', actor: (ctx.state.signedIn as SignedIn).user.id, subject: idHash, ip: ctx.ip });
     await pages.done(ctx, localPath(form.return_to) ?? '/admin/sessions', 'Ended the session; its client gets 404 and must start a new one.');
   });
 
-  return router;
+  return handlers.all;
 }

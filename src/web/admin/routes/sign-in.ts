@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { audit } from '../../../data/audit-log.ts';
 import { verifyLogin } from '../../../domain/accounts.ts';
@@ -8,6 +7,8 @@ import type { Csrf } from '../../csrf.ts';
 import { sendMessage, sendView } from '../../views.ts';
 import type { Store } from '../../../data/engines/store.ts';
 import type { AdminSessions } from '../admin-session.ts';
+import type { Handlers } from '../../handlers.ts';
+import { HandlerSet } from '../../handler-set.ts';
 import { ADMIN_CSP, type Pages } from '../pages.ts';
 import { fromOurOrigin, localPath } from '../request-checks.ts';
 
@@ -24,8 +25,8 @@ interface Deps {
 const LOGIN_COOKIE = 'gh_login';
 
 /** /login and /logout for the admin and account pages: the same accounts and lockout as the OAuth sign-in. */
-export function signInRoutes({ store, sessions, pages, csrf, issuer, secureCookies }: Deps): Router {
-  const router = new Router();
+export function signInRoutes({ store, sessions, pages, csrf, issuer, secureCookies }: Deps): Handlers {
+  const handlers = new HandlerSet();
 
   function loginNonce(ctx: Context): string {
     let nonce = ctx.cookies.get(LOGIN_COOKIE);
@@ -43,7 +44,7 @@ export function signInRoutes({ store, sessions, pages, csrf, issuer, secureCooki
 
   const homeFor = (isAdmin: boolean) => (isAdmin ? '/admin' : '/account');
 
-  router.get('/login', async (ctx) => {
+  handlers.get('login', async (ctx, params) => {
     ctx.set('Content-Security-Policy', ADMIN_CSP);
     const next = localPath(ctx.query.next);
     const signedIn = await sessions.load(ctx);
@@ -51,7 +52,7 @@ export function signInRoutes({ store, sessions, pages, csrf, issuer, secureCooki
     render(ctx, { next });
   });
 
-  router.post('/login', async (ctx) => {
+  handlers.post('login', async (ctx, params) => {
     ctx.set('Content-Security-Policy', ADMIN_CSP);
     if (!fromOurOrigin(ctx, issuer)) return sendMessage(ctx, 403, 'Request refused', 'This form was sent from another site.');
     const form = await readForm(ctx);
@@ -78,7 +79,7 @@ export function signInRoutes({ store, sessions, pages, csrf, issuer, secureCooki
     ctx.redirect(next ?? homeFor(result.user.isAdmin));
   });
 
-  router.post('/logout', pages.signedIn(), async (ctx) => {
+  handlers.post('logout', async (ctx, params) => {
     const form = await pages.form(ctx);
     if (!form) return;
     const { sessionHash, user } = ctx.state.signedIn;
@@ -88,5 +89,5 @@ export function signInRoutes({ store, sessions, pages, csrf, issuer, secureCooki
     ctx.redirect('/login');
   });
 
-  return router;
+  return handlers.all;
 }

@@ -1,4 +1,3 @@
-import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import type { Revocation } from '../../../domain/access.ts';
 import { audit } from '../../../data/audit-log.ts';
@@ -6,6 +5,8 @@ import { findUserByEmail } from '../../../domain/accounts.ts';
 import { sendMessage } from '../../views.ts';
 import type { Store } from '../../../data/engines/store.ts';
 import type { SignedIn } from '../admin-session.ts';
+import type { Handlers } from '../../handlers.ts';
+import { HandlerSet } from '../../handler-set.ts';
 import type { Pages } from '../pages.ts';
 import { pageRequest } from '../../../data/paging.ts';
 import { issueToken, parseTokenForm, tokenFormView, TokenInputError } from '../token-form.ts';
@@ -19,8 +20,8 @@ interface Deps {
 }
 
 /** Personal access tokens for anyone: list, create (shown once), revoke. */
-export function tokenRoutes({ store, pages, revocation }: Deps): Router {
-  const router = new Router();
+export function tokenRoutes({ store, pages, revocation }: Deps): Handlers {
+  const handlers = new HandlerSet();
   const actor = (ctx: Context) => (ctx.state.signedIn as SignedIn).user.id;
 
   async function renderList(ctx: Context, form: Record<string, string> = {}, error?: string, status = 200) {
@@ -46,9 +47,9 @@ export function tokenRoutes({ store, pages, revocation }: Deps): Router {
     );
   }
 
-  router.get('/admin/tokens', (ctx) => renderList(ctx));
+  handlers.get('admin.tokens', (ctx) => renderList(ctx));
 
-  router.post('/admin/tokens', async (ctx) => {
+  handlers.post('admin.tokens', async (ctx, params) => {
     const form = await pages.form(ctx);
     if (!form) return;
     try {
@@ -64,14 +65,14 @@ export function tokenRoutes({ store, pages, revocation }: Deps): Router {
     }
   });
 
-  router.post('/admin/tokens/:id/revoke', async (ctx) => {
+  handlers.post('admin.token.revoke', async (ctx, params) => {
     const form = await pages.form(ctx);
     if (!form) return;
-    const id = ctx.params.id!;
+    const id = params.id!;
     if (!(await revocation.revokePersonalToken(id))) return sendMessage(ctx, 404, 'No such token', 'It may already be revoked.', { link: { href: '/admin/tokens', label: 'All tokens' } });
     await audit(store, { event: 'token.revoked', actor: actor(ctx), subject: id, ip: ctx.ip });
     await pages.done(ctx, '/admin/tokens', 'Revoked the token; clients using it are refused from now on.');
   });
 
-  return router;
+  return handlers.all;
 }

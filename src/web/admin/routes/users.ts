@@ -1,4 +1,3 @@
-import { Router } from '@koa/router';
 import type { Context } from 'koa';
 import { audit } from '../../../data/audit-log.ts';
 import { AccountError, findUserById, MIN_PASSWORD_LENGTH } from '../../../domain/accounts.ts';
@@ -7,6 +6,9 @@ import type { Store } from '../../../data/engines/store.ts';
 import type { SignedIn } from '../admin-session.ts';
 import { recentAudit } from '../../../data/audit-queries.ts';
 import { grantsWhere } from '../../../data/client-queries.ts';
+import type { Handlers } from '../../handlers.ts';
+import { HandlerSet } from '../../handler-set.ts';
+import type { RouteName } from '../../routes.ts';
 import type { Pages } from '../pages.ts';
 import { tokenPage } from '../../../data/token-queries.ts';
 import type { UserAdmin } from '../user-admin.ts';
@@ -21,8 +23,8 @@ interface Deps {
 export const userPath = (userId: string) => `/admin/users/${encodeURIComponent(userId)}`;
 
 /** Accounts: list, create, and per person: admin role, disable/enable, password reset. */
-export function userRoutes({ store, pages, users }: Deps): Router {
-  const router = new Router();
+export function userRoutes({ store, pages, users }: Deps): Handlers {
+  const handlers = new HandlerSet();
   const me = (ctx: Context) => (ctx.state.signedIn as SignedIn).user;
 
   async function renderList(ctx: Context, form: Record<string, string> = {}, error?: string, status = 200) {
@@ -30,9 +32,9 @@ export function userRoutes({ store, pages, users }: Deps): Router {
     pages.render(ctx, 'users', 'users', { title: 'Users', users: await users.list(search), search, form, error, minLength: MIN_PASSWORD_LENGTH, userPath }, status);
   }
 
-  router.get('/admin/users', (ctx) => renderList(ctx));
+  handlers.get('admin.users', (ctx) => renderList(ctx));
 
-  router.post('/admin/users', async (ctx) => {
+  handlers.post('admin.users', async (ctx, params) => {
     const form = await pages.form(ctx);
     if (!form) return;
     try {
@@ -46,8 +48,8 @@ export function userRoutes({ store, pages, users }: Deps): Router {
     }
   });
 
-  router.get('/admin/users/:id', async (ctx) => {
-    const user = await findUserById(store, ctx.params.id!);
+  handlers.get('admin.user', async (ctx, params) => {
+    const user = await findUserById(store, params.id!);
     if (!user) return sendMessage(ctx, 404, 'No such user', undefined, { link: { href: '/admin/users', label: 'All users' } });
     const sessions = await store.get<{ n: number }>('SELECT COUNT(*) AS n FROM mcp_sessions WHERE user_id = ?', [user.id]);
     pages.render(ctx, 'user', 'users', {
@@ -64,44 +66,44 @@ export function userRoutes({ store, pages, users }: Deps): Router {
   });
 
   /** Runs an account action, turning a refusal into a page that says why. */
-  function action(path: string, work: (ctx: Context, form: Record<string, string>, userId: string) => Promise<void>) {
-    router.post(path, async (ctx) => {
+  function action(name: RouteName, work: (ctx: Context, form: Record<string, string>, userId: string) => Promise<void>) {
+    handlers.post(name, async (ctx, params) => {
       const form = await pages.form(ctx);
       if (!form) return;
       try {
-        await work(ctx, form, ctx.params.id!);
+        await work(ctx, form, params.id!);
       } catch (error) {
         if (!(error instanceof AccountError)) throw error;
-        sendMessage(ctx, 400, 'That did not work', error.message, { link: { href: userPath(ctx.params.id!), label: 'Back' } });
+        sendMessage(ctx, 400, 'That did not work', error.message, { link: { href: userPath(params.id!), label: 'Back' } });
       }
     });
   }
 
-  action('/admin/users/:id/disable', async (ctx, form, userId) => {
+  action('admin.user.disable', async (ctx, form, userId) => {
     if (!pages.confirmed(ctx, form)) return;
     const user = await users.disable(me(ctx), userId);
     await audit(store, { event: 'user.disabled', actor: me(ctx).id, subject: userId, ip: ctx.ip });
     await pages.done(ctx, userPath(userId), `Disabled ${user.email}: their grants, tokens and sessions have ended.`);
   });
 
-  action('/admin/users/:id/enable', async (ctx, _form, userId) => {
+  action('admin.user.enable', async (ctx, _form, userId) => {
     const user = await users.enable(userId);
     await audit(store, { event: 'user.enabled', actor: me(ctx).id, subject: userId, ip: ctx.ip });
     await pages.done(ctx, userPath(userId), `Enabled ${user.email}. They can sign in again.`);
   });
 
-  action('/admin/users/:id/admin', async (ctx, form, userId) => {
+  action('admin.user.admin', async (ctx, form, userId) => {
     const isAdmin = form.admin === 'on';
     const user = await users.setAdmin(me(ctx), userId, isAdmin);
     await audit(store, { event: 'user.updated', actor: me(ctx).id, subject: userId, ip: ctx.ip, detail: { admin: isAdmin } });
     await pages.done(ctx, userPath(userId), isAdmin ? `${user.email} is now an administrator.` : `${user.email} is no longer an administrator.`);
   });
 
-  action('/admin/users/:id/password', async (ctx, _form, userId) => {
+  action('admin.user.password', async (ctx, _form, userId) => {
     const { user, password } = await users.resetPassword(userId);
     await audit(store, { event: 'user.password_reset', actor: me(ctx).id, subject: userId, ip: ctx.ip });
     pages.render(ctx, 'password-shown', 'users', { title: 'Password reset', heading: `New password for ${user.email}`, user, password, userPath });
   });
 
-  return router;
+  return handlers.all;
 }
