@@ -5,7 +5,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { findUserByEmail } from '../src/domain/accounts.ts';
-import { createPersonalAccessToken } from '../src/data/personal-tokens.ts';
+import { issuePersonalToken } from '../src/domain/personal-tokens.ts';
 import { openStore } from '../src/data/engines/open.ts';
 import { discover, obtainCode, postForm, register } from '../test/helpers/oauth.ts';
 import { UserAgent } from '../test/helpers/user-agent.ts';
@@ -30,7 +30,7 @@ const client = await register(as, { redirect_uris: [redirect], token_endpoint_au
 const { code, verifier } = await obtainCode(as, client, new UserAgent(), ADMIN, redirect);
 const jwt = String((await postForm(`${url}/token`, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirect, client_id: client.client_id })).json.access_token);
 const store = openStore(databaseUrl);
-const pat = (await createPersonalAccessToken(store, { userId: (await findUserByEmail(store, ADMIN.email))!.id, name: 'p', scopes: ['mcp:tools'], expiresAt: null })).token;
+const pat = (await issuePersonalToken(store, { ownerId: (await findUserByEmail(store, ADMIN.email))!.id, name: 'p', scopes: ['mcp:tools'], expiresAt: null }, { actor: 'test' })).token;
 await store.close();
 const token = mode === 'pat' ? pat : jwt;
 const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { openStore } from '../src/data/engines/open.ts';
 import { findUserByEmail } from '../src/domain/accounts.ts';
-import { createPersonalAccessToken } from '../src/data/personal-tokens.ts';
+import { issuePersonalToken } from '../src/domain/personal-tokens.ts';
 import { discover, obtainCode, postForm, register } from '../test/helpers/oauth.ts';
 import { UserAgent } from '../test/helpers/user-agent.ts';
 import { ADMIN, freePort, startGatehouse, table, tempDatabase, type Running } from './lib.ts';
@@ -70,7 +70,7 @@ async function personalToken(databaseUrl: string): Promise<string> {
   const store = openStore(databaseUrl);
   try {
     const admin = await findUserByEmail(store, ADMIN.email);
-    return (await createPersonalAccessToken(store, { userId: admin!.id, name: 'bench', scopes: ['mcp:tools'], expiresAt: null })).token;
+    return (await issuePersonalToken(store, { ownerId: admin!.id, name: 'bench', scopes: ['mcp:tools'], expiresAt: null }, { actor: 'test' })).token;
   } finally {
     await store.close();
   }

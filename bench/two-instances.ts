@@ -1,7 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createUser } from '../src/domain/accounts.ts';
-import { createPersonalAccessToken } from '../src/data/personal-tokens.ts';
+import { issuePersonalToken } from '../src/domain/personal-tokens.ts';
 import { migrate } from '../src/data/migrate.ts';
 import { openStore } from '../src/data/engines/open.ts';
 import { cpuSeconds, freePort, startGatehouse, table, tempPostgresDatabase } from './lib.ts';
@@ -30,7 +30,7 @@ export async function twoInstances(options: { clients?: number; seconds?: number
     const tokens: string[] = [];
     for (let i = 0; i < clients; i++) {
       const user = await createUser(store, { email: `bench-${i}@example.test`, password: `bench-password-${i}-long` });
-      tokens.push((await createPersonalAccessToken(store, { userId: user.id, name: `bench ${i}`, scopes: ['mcp:tools', 'mcp:write'], expiresAt: null })).token);
+      tokens.push((await issuePersonalToken(store, { ownerId: user.id, name: `bench ${i}`, scopes: ['mcp:tools', 'mcp:write'], expiresAt: null }, { actor: 'test' })).token);
     }
 
     const stats = { calls: 0, sessions: 0, deletes: 0, errors: 0, latencies: [] as number[], perInstance: instances.map(() => 0), firstErrors: [] as string[] };

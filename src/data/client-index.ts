@@ -1,6 +1,8 @@
-import type Provider from 'oidc-provider';
 import type { Logger } from '../ops/logging.ts';
-import type { Store } from './engines/store.ts';
+import type { Queryable, Store } from './engines/store.ts';
+import { clientsMissingFromIndex, liveGrantCounts } from './oidc-models.ts';
+import { sessionCounts } from './mcp-sessions.ts';
+import { containsPattern, keysetPage, type Page, type PageRequest } from './paging.ts';
 import { LruCache } from '../util/lru-cache.ts';
 
 export type ClientKind = 'dcr' | 'cimd' | 'manual';
@@ -112,13 +114,13 @@ export class ClientIndex {
     ]);
   }
 
-  async forget(clientId: string): Promise<void> {
+  /** Forgets what this process remembered of a client whose row another use case deleted. */
+  forgetLocally(clientId: string): void {
     this.recentWrites.delete(`cimd:${clientId}`);
-    await this.store.run('DELETE FROM client_index WHERE client_id = ?', [clientId]);
   }
 
-  async find(clientId: string): Promise<ClientIndexRow | undefined> {
-    return this.store.get<ClientIndexRow>('SELECT * FROM client_index WHERE client_id = ?', [clientId]);
+  find(clientId: string): Promise<ClientIndexRow | undefined> {
+    return findIndexedClient(this.store, clientId);
   }
 
   /**
@@ -126,10 +128,7 @@ export class ClientIndex {
    * index existed, or a row lost in a crash). Cheap when there are none.
    */
   async backfill(): Promise<number> {
-    const rows = await this.store.all<{ payload: string; created_at: number }>(
-      `SELECT m.payload, m.created_at FROM oidc_models m
-       WHERE m.model = 'Client' AND NOT EXISTS (SELECT 1 FROM client_index c WHERE c.client_id = m.id)`,
-    );
+    const rows = await clientsMissingFromIndex(this.store);
     for (const row of rows) {
       const metadata = JSON.parse(row.payload) as ClientMetadata;
       await this.record(metadata, metadata.gatehouse_kind ?? 'dcr', { createdAt: Number(row.created_at) });
@@ -137,29 +136,8 @@ export class ClientIndex {
     return rows.length;
   }
 
-  /** Keeps the index in step with oidc-provider's registrations and the clients' use of it. */
-  follow(provider: Provider): void {
-    provider.on('registration_create.success', (_ctx, client) => {
-      void this.record(client.metadata() as ClientMetadata, 'dcr').catch(this.failed('recording a registration'));
-    });
-    // The event carries the client as it was before the update; the stored one is current.
-    provider.on('registration_update.success', (_ctx, client) => {
-      void provider.Client.find(client.clientId)
-        .then((updated) => updated && this.record(updated.metadata() as ClientMetadata, 'dcr'))
-        .catch(this.failed('recording an update'));
-    });
-    provider.on('registration_delete.success', (_ctx, client) => {
-      void this.forget(client.clientId).catch(this.failed('forgetting a deleted client'));
-    });
-    const used = (ctx: { oidc?: { client?: { clientId: string } } }) => {
-      const clientId = ctx.oidc?.client?.clientId;
-      if (clientId) void this.touch(clientId).catch(this.failed('recording use'));
-    };
-    provider.on('grant.success', used);
-    provider.on('authorization.success', used);
-  }
-
-  private failed(what: string) {
+  /** Logs a failed index write: the index must never fail the client's own request. */
+  failed(what: string) {
     return (error: unknown) => this.logger?.error({ err: error }, `client index: ${what} failed`);
   }
 
@@ -181,4 +159,99 @@ export async function listClients(store: Store): Promise<ClientSummary[]> {
   await new ClientIndex(store).backfill();
   const rows = await store.all<ClientIndexRow>('SELECT * FROM client_index ORDER BY created_at DESC, client_id DESC');
   return rows.map(toClientSummary);
+}
+
+export async function findIndexedClient(db: Queryable, clientId: string): Promise<ClientIndexRow | undefined> {
+  return db.get<ClientIndexRow>('SELECT * FROM client_index WHERE client_id = ?', [clientId]);
+}
+
+export async function deleteIndexedClient(db: Queryable, clientId: string): Promise<void> {
+  await db.run('DELETE FROM client_index WHERE client_id = ?', [clientId]);
+}
+
+export interface ClientListRow extends ClientSummary {
+  grants: number;
+  sessions: number;
+}
+
+export interface ClientFilter {
+  search?: string | undefined;
+  kind?: ClientKind | undefined;
+}
+
+export const CLIENT_KINDS: ClientKind[] = ['dcr', 'cimd', 'manual'];
+
+function filterSql(filter: ClientFilter): { sql: string[]; params: unknown[] } {
+  const sql: string[] = [];
+  const params: unknown[] = [];
+  if (filter.kind) {
+    sql.push('kind = ?');
+    params.push(filter.kind);
+  }
+  if (filter.search) {
+    sql.push("search_text LIKE ? ESCAPE '\\'");
+    params.push(containsPattern(filter.search));
+  }
+  return { sql, params };
+}
+
+/** Live grants and stored MCP sessions per client, for one page of clients (indexed lookups only). */
+export async function activityOf(db: Queryable, clientIds: string[]): Promise<Map<string, { grants: number; sessions: number }>> {
+  const [grants, sessions] = await Promise.all([liveGrantCounts(db, clientIds), sessionCounts(db, clientIds)]);
+  return new Map(clientIds.map((id) => [id, { grants: grants.get(id) ?? 0, sessions: sessions.get(id) ?? 0 }]));
+}
+
+/** One page of the client list, newest first, with how many match in all. */
+export async function clientPage(db: Queryable, filter: ClientFilter, request: PageRequest): Promise<Page<ClientListRow> & { total: number }> {
+  const { sql, params } = filterSql(filter);
+  const page = await keysetPage<ClientIndexRow>(
+    request,
+    (row) => [Number(row.created_at), row.client_id],
+    (key, order, limit) => {
+      const where = key ? [...sql, `(created_at, client_id) ${key.sql} (?, ?)`] : sql;
+      return db.all<ClientIndexRow>(
+        `SELECT * FROM client_index ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY created_at ${order}, client_id ${order} LIMIT ?`,
+        [...params, ...(key?.params ?? []), limit],
+      );
+    },
+  );
+  const totalRow = await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM client_index ${sql.length ? `WHERE ${sql.join(' AND ')}` : ''}`, params);
+  const activity = await activityOf(db, page.rows.map((row) => row.client_id));
+  return {
+    ...page,
+    rows: page.rows.map((row) => ({ ...toClientSummary(row), ...activity.get(row.client_id)! })),
+    total: Number(totalRow?.n ?? 0),
+  };
+}
+
+/**
+ * Self-registered clients (DCR, CIMD) with no live grant, unused (or, never
+ * used, created) before `cutoff`. Pre-registered clients are never stale.
+ */
+const STALE_WHERE = `c.kind <> 'manual' AND COALESCE(c.last_used_at, c.created_at) < ?
+  AND NOT EXISTS (SELECT 1 FROM oidc_models g WHERE g.client_id = c.client_id AND g.model = 'Grant' AND (g.expires_at IS NULL OR g.expires_at > ?))`;
+
+export async function staleClientIds(db: Queryable, cutoff: number, limit: number): Promise<string[]> {
+  const rows = await db.all<{ client_id: string }>(`SELECT c.client_id FROM client_index c WHERE ${STALE_WHERE} ORDER BY c.created_at LIMIT ?`, [
+    cutoff,
+    Date.now(),
+    limit,
+  ]);
+  return rows.map((row) => row.client_id);
+}
+
+export async function countStaleClients(db: Queryable, cutoff: number): Promise<number> {
+  const row = await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM client_index c WHERE ${STALE_WHERE}`, [cutoff, Date.now()]);
+  return Number(row?.n ?? 0);
+}
+
+/** Client names for labelling lists and whoami. */
+export async function clientNames(db: Queryable, clientIds: readonly string[]): Promise<Map<string, string | null>> {
+  if (clientIds.length === 0) return new Map();
+  const rows = await db.all<{ client_id: string; name: string | null }>(
+    `SELECT client_id, name FROM client_index WHERE client_id IN (${clientIds.map(() => '?').join(', ')})`,
+    clientIds,
+  );
+  return new Map(rows.map((row) => [row.client_id, row.name]));
 }

@@ -11,9 +11,9 @@ export type Message = Record<string, string>;
 export const TOPICS = {
   /** `{ idHash }`: a session was DELETEd; an instance holding it lets calls in flight finish, then drops it. */
   sessionEnded: 'session.ended',
-  /** `{ column, value }`: sessions of a user, client, grant or personal token were ended; drop them. */
+  /** `{ column, value }`: sessions of a person, client, grant or token were ended (their rows are gone); drop them. */
   sessionsEnded: 'sessions.ended',
-  /** `{ grantId? , patId? }`: access was revoked; stop believing it is live. */
+  /** `{ grantId?, patId?, tokenId? }`: access was revoked; stop believing it is live. */
   accessRevoked: 'access.revoked',
   /** Signing keys were rotated or pruned; load them again. */
   keysChanged: 'keys.changed',
@@ -22,19 +22,21 @@ export const TOPICS = {
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 
 /**
- * How instances on one Store tell each other to drop what they hold in
- * memory (a session ended, access revoked, keys changed), so it takes effect
- * everywhere at once instead of when a cache runs out. Best effort: a
- * message can be lost while an instance is disconnected, so every cache
- * still has its own time bound, and a gap in the channel is reported so
- * listeners can distrust everything they cached.
+ * How a change made by a use case reaches whoever holds something in memory
+ * because of it (a session ended, access revoked, keys changed): the
+ * listeners in this process at once, and, on PostgreSQL, every other
+ * instance too, so it takes effect everywhere instead of when a cache runs
+ * out. Across instances it is best effort: a message can be lost while an
+ * instance is disconnected, so every cache still has its own time bound, and
+ * a gap in the channel is reported so listeners can distrust everything they
+ * cached.
  */
 export interface Notifications {
   /** Whether messages actually reach other instances (PostgreSQL with notifications on). */
   readonly enabled: boolean;
-  /** Tells every other instance. Resolves once the message is committed; never rejects. */
+  /** Tells this process's listeners, then every other instance. Resolves once the message is committed; never rejects. */
   publish(topic: Topic, message?: Message): Promise<void>;
-  /** Runs `handler` for each message another instance publishes on `topic`. */
+  /** Runs `handler` for each message on `topic`, published here or by another instance. Handlers must be idempotent. */
   on(topic: Topic, handler: (message: Message) => void): void;
   /** Runs `handler` after the channel was down: messages sent meanwhile were missed. */
   onGap(handler: () => void): void;
@@ -45,14 +47,47 @@ export interface Notifications {
 
 /** PostgreSQL LISTEN/NOTIFY when the Store is PostgreSQL and `enabled`; otherwise nothing travels. */
 export function openNotifications(store: Store, options: { enabled: boolean; logger?: Logger }): Notifications {
-  return store instanceof PostgresStore && options.enabled ? new PostgresNotifications(store, options.logger) : new LocalOnly();
+  return store instanceof PostgresStore && options.enabled ? new PostgresNotifications(store, options.logger) : new LocalOnly(options.logger);
 }
 
-/** One process owns an SQLite file: there is nobody to tell. */
+/** This process's listeners, by topic. */
+class LocalListeners {
+  private readonly handlers = new Map<string, ((message: Message) => void)[]>();
+
+  constructor(private readonly logger?: Logger) {}
+
+  on(topic: string, handler: (message: Message) => void): void {
+    this.handlers.set(topic, [...(this.handlers.get(topic) ?? []), handler]);
+  }
+
+  dispatch(topic: string, message: Message): void {
+    for (const handler of this.handlers.get(topic) ?? []) {
+      try {
+        handler(message);
+      } catch (error) {
+        this.logger?.error({ err: error, topic }, 'a notification handler failed');
+      }
+    }
+  }
+}
+
+/** One process owns an SQLite file (or notifications are off): only this process's listeners hear. */
 class LocalOnly implements Notifications {
   readonly enabled = false;
-  async publish(): Promise<void> {}
-  on(): void {}
+  private readonly listeners: LocalListeners;
+
+  constructor(logger?: Logger) {
+    this.listeners = new LocalListeners(logger);
+  }
+
+  async publish(topic: Topic, message: Message = {}): Promise<void> {
+    this.listeners.dispatch(topic, message);
+  }
+
+  on(topic: Topic, handler: (message: Message) => void): void {
+    this.listeners.on(topic, handler);
+  }
+
   onGap(): void {}
   async start(): Promise<void> {}
   async close(): Promise<void> {}
@@ -72,7 +107,7 @@ interface Envelope {
 class PostgresNotifications implements Notifications {
   readonly enabled = true;
   private readonly origin = randomUUID();
-  private readonly handlers = new Map<string, ((message: Message) => void)[]>();
+  private readonly listeners: LocalListeners;
   private readonly gapHandlers: (() => void)[] = [];
   private client: pg.Client | undefined;
   private healthCheck: ReturnType<typeof setInterval> | undefined;
@@ -83,9 +118,12 @@ class PostgresNotifications implements Notifications {
   constructor(
     private readonly store: PostgresStore,
     private readonly logger?: Logger,
-  ) {}
+  ) {
+    this.listeners = new LocalListeners(logger);
+  }
 
   async publish(topic: Topic, message: Message = {}): Promise<void> {
+    this.listeners.dispatch(topic, message);
     const envelope: Envelope = { origin: this.origin, topic, message };
     await this.store.run('SELECT pg_notify(?, ?)', [CHANNEL, JSON.stringify(envelope)]).catch((error: unknown) => {
       this.logger?.warn({ err: error, topic }, 'could not notify other instances; their caches expire on their own');
@@ -93,7 +131,7 @@ class PostgresNotifications implements Notifications {
   }
 
   on(topic: Topic, handler: (message: Message) => void): void {
-    this.handlers.set(topic, [...(this.handlers.get(topic) ?? []), handler]);
+    this.listeners.on(topic, handler);
   }
 
   onGap(handler: () => void): void {
@@ -177,13 +215,8 @@ class PostgresNotifications implements Notifications {
     } catch {
       return;
     }
+    // This process heard its own message when it published it.
     if (envelope.origin === this.origin) return;
-    for (const handler of this.handlers.get(envelope.topic) ?? []) {
-      try {
-        handler(envelope.message ?? {});
-      } catch (error) {
-        this.logger?.error({ err: error, topic: envelope.topic }, 'a notification handler failed');
-      }
-    }
+    this.listeners.dispatch(envelope.topic, envelope.message ?? {});
   }
 }

@@ -1,39 +1,19 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { hash, verify } from '@node-rs/argon2';
-import type { Store } from '../data/engines/store.ts';
+import { hash } from '@node-rs/argon2';
+import type { Queryable, Store } from '../data/engines/store.ts';
+import { audit } from '../data/audit-log.ts';
+import { insertSetupToken, setupTokenUsable, spendSetupToken } from '../data/setup-tokens.ts';
+import * as users from '../data/users.ts';
+import type { User } from '../data/users.ts';
 
-export interface User {
-  id: string;
-  email: string;
-  name: string | null;
-  isAdmin: boolean;
-  disabledAt: number | null;
-  createdAt: number;
-  lastLoginAt: number | null;
-}
+export type { User } from '../data/users.ts';
 
-interface UserRow {
-  id: string;
-  email: string;
-  name: string | null;
-  password_hash: string | null;
-  is_admin: number;
-  disabled_at: number | null;
-  created_at: number;
-  last_login_at: number | null;
-}
-
-export function toUser(row: UserRow): User {
-  return {
-    id: row.id,
-    email: row.email,
-    name: row.name,
-    isAdmin: row.is_admin === 1,
-    disabledAt: row.disabled_at,
-    createdAt: row.created_at,
-    lastLoginAt: row.last_login_at,
-  };
-}
+/**
+ * The accounts people sign in with: creating them (from the CLI, the admin
+ * page, the setup link, or ADMIN_EMAIL at first start), finding them, and
+ * their passwords. Disabling and enabling take access away or give it back,
+ * so they are `Access` use cases.
+ */
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
@@ -41,6 +21,7 @@ export function normalizeEmail(email: string): string {
 
 export const MIN_PASSWORD_LENGTH = 12;
 
+/** A refusal worded so it can be shown to the person as it is. */
 export class AccountError extends Error {}
 
 /** Throws an AccountError that can be shown to the person as it is. */
@@ -51,123 +32,129 @@ export function validateNewAccount(email: string, password: string | undefined):
   }
 }
 
-export async function createUser(
-  store: Store,
-  input: { email: string; password?: string; isAdmin?: boolean; name?: string },
-): Promise<User> {
+/** A password people can type and nobody guesses; shown once. */
+export const generatePassword = () => randomBytes(15).toString('base64url');
+
+export async function createUser(db: Queryable, input: { email: string; password?: string; isAdmin?: boolean; name?: string }): Promise<User> {
   validateNewAccount(input.email, input.password);
   const email = normalizeEmail(input.email);
-  if (await findUserByEmail(store, email)) throw new AccountError(`a user with email ${email} already exists`);
-  const now = Date.now();
+  if (await users.findUserRowByEmail(db, email)) throw new AccountError(`a user with email ${email} already exists`);
   const id = randomUUID();
-  const passwordHash = input.password === undefined ? null : await hash(input.password);
-  await store.run(
-    'INSERT INTO users (id, email, name, password_hash, is_admin, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    [id, email, input.name ?? null, passwordHash, input.isAdmin ? 1 : 0, now, now],
-  );
-  return (await findUserById(store, id))!;
+  await users.insertUser(db, {
+    id,
+    email,
+    name: input.name ?? null,
+    passwordHash: input.password === undefined ? null : await hash(input.password),
+    isAdmin: input.isAdmin === true,
+    now: Date.now(),
+  });
+  return (await users.findUserById(db, id))!;
 }
 
-export async function findUserById(store: Store, id: string): Promise<User | undefined> {
-  const row = await store.get<UserRow>('SELECT * FROM users WHERE id = ?', [id]);
-  return row && toUser(row);
+export function findUserById(db: Queryable, id: string): Promise<User | undefined> {
+  return users.findUserById(db, id);
 }
 
-export async function findUserByEmail(store: Store, email: string): Promise<User | undefined> {
-  const row = await store.get<UserRow>('SELECT * FROM users WHERE email = ?', [normalizeEmail(email)]);
-  return row && toUser(row);
+export async function findUserByEmail(db: Queryable, email: string): Promise<User | undefined> {
+  const row = await users.findUserRowByEmail(db, normalizeEmail(email));
+  return row && users.toUser(row);
 }
 
-export async function countUsers(store: Store): Promise<number> {
-  const row = await store.get<{ n: number }>('SELECT COUNT(*) AS n FROM users');
-  return Number(row?.n ?? 0);
+/** The person with this email, or an AccountError that says there is none. */
+export async function requireUserByEmail(db: Queryable, email: string): Promise<User> {
+  const user = await findUserByEmail(db, email);
+  if (!user) throw new AccountError(`no user with email ${email}`);
+  return user;
 }
 
-export async function setPassword(store: Store, userId: string, password: string): Promise<void> {
+export function countUsers(db: Queryable): Promise<number> {
+  return users.countUsers(db);
+}
+
+export async function setPassword(db: Queryable, userId: string, password: string): Promise<void> {
   if (password.length < MIN_PASSWORD_LENGTH) throw new AccountError(`passwords need at least ${MIN_PASSWORD_LENGTH} characters`);
-  await store.run('UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?', [await hash(password), Date.now(), userId]);
+  await users.setPasswordHash(db, userId, await hash(password));
 }
-
-// Verifying against this when the account does not exist keeps the timing of
-// "no such user" and "wrong password" alike.
-const DECOY_HASH = hash(randomBytes(16).toString('hex'));
-
-/** Failures before the first lock, and the lock's growth. */
-const FREE_ATTEMPTS = 5;
-const FIRST_LOCK_MS = 30_000;
-const MAX_LOCK_MS = 15 * 60_000;
-
-export type LoginResult = { ok: true; user: User } | { ok: false; reason: 'invalid' | 'locked'; retryAfterMs?: number };
 
 /**
- * Checks an email and password. Wrong, unknown and disabled all answer
- * `invalid`; repeated failures for one account name lock it with a doubling
- * back-off, whether or not the account exists.
+ * The first administrator: from ADMIN_EMAIL and ADMIN_PASSWORD when given,
+ * otherwise a one-time setup link, returned for the operator's eyes only.
+ * Under a Store-wide lock, so instances starting together on an empty
+ * database create it once.
  */
-export async function verifyLogin(store: Store, email: string, password: string): Promise<LoginResult> {
-  const throttleKey = createHash('sha256').update(normalizeEmail(email)).digest('hex');
-  const now = Date.now();
-  const throttle = await store.get<{ failures: number; locked_until: number | null }>(
-    'SELECT failures, locked_until FROM login_throttle WHERE key = ?',
-    [throttleKey],
-  );
-  if (throttle?.locked_until && throttle.locked_until > now) {
-    return { ok: false, reason: 'locked', retryAfterMs: throttle.locked_until - now };
-  }
-
-  const row = await store.get<UserRow>('SELECT * FROM users WHERE email = ?', [normalizeEmail(email)]);
-  let passwordMatches = false;
-  if (row?.password_hash) passwordMatches = await verify(row.password_hash, password).catch(() => false);
-  else await verify(await DECOY_HASH, password).catch(() => false);
-
-  if (row && passwordMatches && row.disabled_at === null) {
-    await store.run('DELETE FROM login_throttle WHERE key = ?', [throttleKey]);
-    await store.run('UPDATE users SET last_login_at = ? WHERE id = ?', [now, row.id]);
-    return { ok: true, user: toUser(row) };
-  }
-
-  // Counted in one statement, so guesses sent in parallel (to one instance or
-  // several) each count, instead of all reading the same old count.
-  const counted = await store.get<{ failures: number }>(
-    `INSERT INTO login_throttle (key, failures, locked_until, updated_at) VALUES (?, 1, NULL, ?)
-     ON CONFLICT (key) DO UPDATE SET failures = login_throttle.failures + 1, updated_at = excluded.updated_at
-     RETURNING failures`,
-    [throttleKey, now],
-  );
-  const failures = Number(counted!.failures);
-  const lockMs = failures >= FREE_ATTEMPTS ? Math.min(FIRST_LOCK_MS * 2 ** (failures - FREE_ATTEMPTS), MAX_LOCK_MS) : 0;
-  if (lockMs) await store.run('UPDATE login_throttle SET locked_until = ? WHERE key = ?', [now + lockMs, throttleKey]);
-  return lockMs ? { ok: false, reason: 'locked', retryAfterMs: lockMs } : { ok: false, reason: 'invalid' };
+export async function bootstrapFirstAdministrator(
+  store: Store,
+  admin: { email: string; password: string } | undefined,
+): Promise<{ created?: User; setupToken?: string }> {
+  return store.exclusive('gatehouse:bootstrap', async () => {
+    if ((await countUsers(store)) > 0) return {};
+    if (admin) return { created: await createUser(store, { email: admin.email, password: admin.password, isAdmin: true }) };
+    return { setupToken: await createSetupToken(store) };
+  });
 }
 
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+
 /** A one-time link that lets the first visitor create the first administrator. */
-export async function createSetupToken(store: Store, ttlMs = 24 * 3600_000): Promise<string> {
+export async function createSetupToken(db: Queryable, ttlMs = 24 * 3600_000): Promise<string> {
   const token = randomBytes(24).toString('base64url');
-  await store.run('INSERT INTO setup_tokens (token_hash, expires_at) VALUES (?, ?)', [sha256(token), Date.now() + ttlMs]);
+  await insertSetupToken(db, sha256(token), Date.now() + ttlMs);
   return token;
 }
 
-export async function setupTokenIsValid(store: Store, token: string): Promise<boolean> {
-  const row = await store.get('SELECT 1 AS ok FROM setup_tokens WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?', [
-    sha256(token),
-    Date.now(),
-  ]);
-  return row !== undefined;
+export function setupTokenIsValid(db: Queryable, token: string): Promise<boolean> {
+  return setupTokenUsable(db, sha256(token), Date.now());
 }
 
 /** Spends the token and creates the administrator, once. */
-export async function completeSetup(store: Store, token: string, email: string, password: string): Promise<User> {
+export async function completeSetup(db: Queryable, token: string, email: string, password: string): Promise<User> {
   validateNewAccount(email, password);
-  const spent = await store.run('UPDATE setup_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?', [
-    Date.now(),
-    sha256(token),
-    Date.now(),
-  ]);
-  if (spent.changes !== 1) throw new AccountError('this setup link has expired or was already used');
-  if ((await countUsers(store)) > 0) throw new AccountError('an administrator already exists; sign in instead');
-  return createUser(store, { email, password, isAdmin: true });
+  if (!(await spendSetupToken(db, sha256(token), Date.now()))) throw new AccountError('this setup link has expired or was already used');
+  if ((await countUsers(db)) > 0) throw new AccountError('an administrator already exists; sign in instead');
+  return createUser(db, { email, password, isAdmin: true });
 }
 
-function sha256(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
+/**
+ * Adds a person (the admin page and `gatehouse user add`): with the password
+ * chosen for them, or a generated one returned once. Audited.
+ */
+export async function addPerson(
+  store: Store,
+  input: { email: string; name?: string; isAdmin: boolean; password?: string },
+  by: { actor: string; ip?: string },
+): Promise<{ user: User; generated?: string }> {
+  const generated = input.password ? undefined : generatePassword();
+  const user = await createUser(store, { email: input.email, ...(input.name ? { name: input.name } : {}), isAdmin: input.isAdmin, password: input.password || generated! });
+  await audit(store, { event: 'user.created', actor: by.actor, subject: user.id, ip: by.ip, detail: { email: user.email, admin: user.isAdmin } });
+  return generated ? { user, generated } : { user };
+}
+
+/** Grants or removes the admin role; nobody removes their own. Audited. */
+export async function setAdministrator(store: Store, userId: string, isAdmin: boolean, by: { actor: string; ip?: string }): Promise<User> {
+  const user = await users.findUserById(store, userId);
+  if (!user) throw new AccountError('There is no such user.');
+  if (user.id === by.actor && !isAdmin) throw new AccountError('You cannot remove your own administrator role; ask another administrator.');
+  await users.setAdmin(store, userId, isAdmin);
+  await audit(store, { event: 'user.updated', actor: by.actor, subject: userId, ip: by.ip, detail: { admin: isAdmin } });
+  return user;
+}
+
+/** A new generated password (shown once); the person's browser sign-ins end, so the old password's sessions stop. Audited. */
+export async function resetPassword(
+  store: Store,
+  signOutEverywhere: (userId: string) => Promise<void>,
+  userId: string,
+  by: { actor: string; ip?: string },
+): Promise<{ user: User; password: string }> {
+  const user = await users.findUserById(store, userId);
+  if (!user) throw new AccountError('There is no such user.');
+  const password = generatePassword();
+  await setPassword(store, userId, password);
+  await signOutEverywhere(userId);
+  await audit(store, { event: 'user.password_reset', actor: by.actor, subject: userId, ip: by.ip });
+  return { user, password };
+}
+
+export function listPeople(db: Queryable, search = '', limit = 500): Promise<User[]> {
+  return users.listUsers(db, search, limit);
 }

@@ -1,4 +1,5 @@
 import type { Store } from '../data/engines/store.ts';
+import { readSetting, writeSetting } from '../data/settings.ts';
 import { LOOPBACK_HOSTS } from './redirect-uris.ts';
 
 export interface RegistrationPolicySettings {
@@ -39,6 +40,8 @@ function hostMatches(host: string, allowed: string[]): boolean {
  * Who may register, kept in the Store's settings so a change made on one
  * instance reaches every instance within `cacheMs`, without a restart.
  */
+const SETTING = 'registration_policy';
+
 export class RegistrationPolicy {
   private cached: { settings: RegistrationPolicySettings; at: number } | undefined;
 
@@ -50,18 +53,14 @@ export class RegistrationPolicy {
 
   async settings(): Promise<RegistrationPolicySettings> {
     if (this.cached && Date.now() - this.cached.at < this.cacheMs) return this.cached.settings;
-    const row = await this.store.get<{ value: string }>("SELECT value FROM settings WHERE key = 'registration_policy'");
-    const settings = { ...DEFAULT_REGISTRATION_POLICY, ...(row ? (JSON.parse(row.value) as Partial<RegistrationPolicySettings>) : {}) };
+    const saved = await readSetting<Partial<RegistrationPolicySettings>>(this.store, SETTING);
+    const settings = { ...DEFAULT_REGISTRATION_POLICY, ...saved };
     this.cached = { settings, at: Date.now() };
     return settings;
   }
 
   async update(settings: RegistrationPolicySettings): Promise<void> {
-    await this.store.run(
-      `INSERT INTO settings (key, value, updated_at) VALUES ('registration_policy', ?, ?)
-       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-      [JSON.stringify(settings), Date.now()],
-    );
+    await writeSetting(this.store, SETTING, settings);
     this.cached = undefined;
   }
 

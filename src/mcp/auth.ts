@@ -1,140 +1,152 @@
 import { isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/server';
-import type { Context } from 'koa';
-import { BASE_SCOPE } from '../domain/scopes.ts';
 import type { Config } from '../config/config.ts';
-import type { RateLimits } from '../web/middleware/rate-limits.ts';
-import { hasScopes, samePrincipal, type Principal } from './principal.ts';
+import { hasScopes, sameCredential, samePrincipal, type Principal } from '../domain/principal.ts';
+import type { TokenVerifier, Verification } from '../domain/token-verifier.ts';
 import { bearerChallenge } from './protected-resource.ts';
-import type { TokenVerifier, Verification } from './token-verifier.ts';
-import type { ToolRegistry } from './tools/registry.ts';
 
 type Failure = Extract<Verification, { ok: false }>;
 
-/** A session as the authorization logic sees it: who it is bound to, and how to renew that. */
+/**
+ * An HTTP answer the MCP endpoints give instead of serving the request: the
+ * status, its headers (the RFC 6750 / RFC 9728 challenge, Retry-After) and a
+ * body. Each transport writes it as it is.
+ */
+export interface Refusal {
+  status: 400 | 401 | 403 | 404 | 429;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+export type Decision<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };
+
+/** A session as the authorization decision sees it: whom it is bound to, and how to renew that. */
 export interface BoundSession {
   binding: Principal;
   rebind(principal: Principal): Promise<void>;
 }
 
-export type SessionAuthorization<S> = { ok: true; session: S; principal: Principal } | { ok: false; status: 401 | 404 };
+export interface McpAuthOptions {
+  config: Pick<Config, 'issuer'> & { mcp: Pick<Config['mcp'], 'sessionAuthFallback'> };
+  verifier: TokenVerifier;
+  /** What every request needs. */
+  baseScopes: readonly string[];
+  /** The scopes a call to this tool needs, or undefined for a tool this server does not have. */
+  requiredScopes(tool: string): readonly string[] | undefined;
+  /** The scope that names everything a client needs here: the challenge asks for it, so one consent is enough. */
+  challengeScope: string;
+  /** Counts the request against the principal's limit; seconds to wait when over it. */
+  admitOrWait(principal: Principal): Promise<number | undefined>;
+  /** Told of each refused credential, by reason (for metrics). */
+  onFailure?: (reason: string) => void;
+  /** Told of each admitted request's principal (for "last used"). */
+  onAdmitted?: (principal: Principal) => void;
+}
+
+const SESSION_NOT_FOUND: Refusal = {
+  status: 404,
+  headers: {},
+  body: { jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } },
+};
 
 /**
- * Authentication and authorization for the MCP endpoints, shared by /mcp and
- * the old /sse transport: bearer checks with RFC 6750 / RFC 9728 challenges,
- * scope checks before a call is dispatched, and the session-bound fallback.
+ * The authorization decision for every MCP endpoint (/mcp and the old
+ * /sse + /messages), free of HTTP frameworks: headers and messages in, a
+ * principal or a refusal out. Bearers are checked before any body is read; a
+ * session's binding stands in for an absent bearer (the session-bound
+ * fallback); scopes are checked before a call is dispatched; the per-principal
+ * rate limit last.
  */
 export class McpAuth {
-  private readonly config: Config;
-  private readonly verifier: TokenVerifier;
-  private readonly registry: ToolRegistry;
-  private readonly rateLimits: RateLimits;
   private readonly onFailure: (reason: string) => void;
   private readonly onAdmitted: (principal: Principal) => void;
 
-  constructor(options: {
-    config: Config;
-    verifier: TokenVerifier;
-    registry: ToolRegistry;
-    rateLimits: RateLimits;
-    /** Told of each refused credential, by reason (for metrics). */
-    onFailure?: (reason: string) => void;
-    /** Told of each admitted request's principal (for "last used"). */
-    onAdmitted?: (principal: Principal) => void;
-  }) {
-    this.config = options.config;
-    this.verifier = options.verifier;
-    this.registry = options.registry;
-    this.rateLimits = options.rateLimits;
+  constructor(private readonly options: McpAuthOptions) {
     this.onFailure = options.onFailure ?? (() => {});
     this.onAdmitted = options.onAdmitted ?? (() => {});
   }
 
+  /** The principal of an Authorization header, or the 401 challenge (with `error` when a token was presented). */
+  async bearer(authorization: string | undefined): Promise<Decision<Principal>> {
+    const verification = await this.options.verifier.verifyAuthorizationHeader(authorization);
+    return verification.ok ? { ok: true, value: verification.principal } : { ok: false, refusal: this.challenge(verification) };
+  }
+
+  /** 401 for a request that presented no credential at all. */
+  unauthenticated(description = 'an access token is required'): Refusal {
+    return this.challenge({ ok: false, reason: 'missing', description });
+  }
+
   /**
-   * Counts the request against the principal's /mcp rate limit (per person
-   * and client, never per IP); answers 429 with Retry-After when over it.
+   * Who a request on an existing session acts for. A bearer (already checked
+   * with `bearer`) must belong to the principal the session is bound to; a
+   * bearer for anyone else gets the same 404 as a session that does not
+   * exist, so it learns nothing. A fresh bearer renews the binding. Without a
+   * bearer, the binding stands in while its credential has not expired and
+   * has not been revoked (unless SESSION_AUTH_FALLBACK=off).
    */
-  async admit(ctx: Context, principal: Principal): Promise<boolean> {
-    const wait = await this.rateLimits.takeBatched('mcp', `${principal.userId}:${principal.clientId}`);
+  async onSession<S extends BoundSession>(session: S | undefined, presented: Principal | undefined): Promise<Decision<{ session: S; principal: Principal }>> {
+    if (!session || (presented && !samePrincipal(presented, session.binding))) return { ok: false, refusal: SESSION_NOT_FOUND };
+    if (presented) {
+      if (!sameCredential(presented, session.binding)) await session.rebind(presented);
+      return { ok: true, value: { session, principal: presented } };
+    }
+    if (!this.options.config.mcp.sessionAuthFallback) return { ok: false, refusal: this.unauthenticated('send the access token with every request') };
+    const still = await this.options.verifier.stillValid(session.binding);
+    if (!still.ok) return { ok: false, refusal: this.challenge(still) };
+    return { ok: true, value: { session, principal: still.principal } };
+  }
+
+  /** 403 naming exactly the scopes to ask for when these messages call for more than the principal holds. */
+  scopeRefusal(principal: Principal, messages: readonly JSONRPCMessage[]): Refusal | undefined {
+    const needed = this.missingScopes(principal, messages);
+    if (!needed) return undefined;
+    const scope = needed.join(' ');
+    return {
+      status: 403,
+      headers: { 'WWW-Authenticate': bearerChallenge(this.options.config, { error: 'insufficient_scope', scope, description: `this call needs: ${scope}` }) },
+      body: { error: 'insufficient_scope', error_description: `this call needs the scopes: ${scope}`, scope },
+    };
+  }
+
+  /** 429 with Retry-After when the principal is over its rate limit (per person and client, never per IP). */
+  async admission(principal: Principal): Promise<Refusal | undefined> {
+    const wait = await this.options.admitOrWait(principal);
     if (wait === undefined) {
       this.onAdmitted(principal);
-      return true;
+      return undefined;
     }
-    ctx.status = 429;
-    ctx.set('Retry-After', String(wait));
-    ctx.body = { jsonrpc: '2.0', id: null, error: { code: -32000, message: `Rate limit exceeded; retry after ${wait} seconds` } };
-    return false;
+    return {
+      status: 429,
+      headers: { 'Retry-After': String(wait) },
+      body: { jsonrpc: '2.0', id: null, error: { code: -32000, message: `Rate limit exceeded; retry after ${wait} seconds` } },
+    };
   }
 
-  /** 401 with `WWW-Authenticate: Bearer resource_metadata=…, scope=…` (plus `error` when a token was presented). */
-  challenge(ctx: Context, failure: Failure): void {
-    this.onFailure(`bearer_${failure.reason}`);
-    const presented = failure.reason !== 'missing';
-    ctx.status = 401;
-    ctx.set('WWW-Authenticate', bearerChallenge(this.config, presented ? { error: 'invalid_token', description: failure.description } : {}));
-    ctx.body = { error: presented ? 'invalid_token' : 'unauthorized', error_description: failure.description };
+  /** Both checks a principal's request passes before dispatch: scopes for its messages, then the rate limit. */
+  async admit(principal: Principal, messages: readonly JSONRPCMessage[]): Promise<Refusal | undefined> {
+    return this.scopeRefusal(principal, messages) ?? (await this.admission(principal));
   }
 
-  /** 403 naming exactly the scopes to ask for, so the client can step up. */
-  insufficientScope(ctx: Context, needed: string[]): void {
-    const scope = needed.join(' ');
-    ctx.status = 403;
-    ctx.set('WWW-Authenticate', bearerChallenge(this.config, { error: 'insufficient_scope', scope, description: `this call needs: ${scope}` }));
-    ctx.body = { error: 'insufficient_scope', error_description: `this call needs the scopes: ${scope}`, scope };
-  }
-
-  /** The scopes the calls in these messages need beyond what the principal holds, if any. */
-  missingScopes(principal: Principal, messages: readonly JSONRPCMessage[]): string[] | undefined {
-    if (!principal.scopes.includes(BASE_SCOPE)) return [BASE_SCOPE];
+  private missingScopes(principal: Principal, messages: readonly JSONRPCMessage[]): string[] | undefined {
+    const { baseScopes } = this.options;
+    if (!hasScopes(principal, baseScopes)) return [...baseScopes];
     for (const message of messages) {
       if (!isJSONRPCRequest(message) || message.method !== 'tools/call') continue;
       const name = (message.params as { name?: unknown } | undefined)?.name;
-      const needed = typeof name === 'string' ? this.registry.requiredScopes(name) : undefined;
-      if (needed && !hasScopes(principal, needed)) return needed;
+      const needed = typeof name === 'string' ? this.options.requiredScopes(name) : undefined;
+      if (needed && !hasScopes(principal, needed)) return [...needed];
     }
     return undefined;
   }
 
-  /** The principal of this request's bearer, or undefined after answering 401. */
-  async bearer(ctx: Context): Promise<Principal | undefined> {
-    const verification = await this.verifier.verifyAuthorizationHeader(ctx.get('authorization') || undefined);
-    if (verification.ok) return verification.principal;
-    this.challenge(ctx, verification);
-    return undefined;
-  }
-
-  /**
-   * Who a request on an existing session acts for. A bearer, when sent, is
-   * checked first (so a bad token never learns whether the session exists)
-   * and must belong to the principal the session is bound to; a bearer for
-   * anyone else gets the same 404 as a session that does not exist. A fresh
-   * bearer renews the binding. Without a bearer, the binding stands in while
-   * its token has not expired and its grant or personal token is not revoked
-   * (unless SESSION_AUTH_FALLBACK=off).
-   */
-  async onSession<S extends BoundSession>(ctx: Context, find: () => Promise<S | undefined>): Promise<SessionAuthorization<S>> {
-    let presented: Principal | undefined;
-    if (ctx.get('authorization')) {
-      presented = await this.bearer(ctx);
-      if (!presented) return { ok: false, status: 401 };
-    }
-    const session = await find();
-    if (!session || (presented && !samePrincipal(presented, session.binding))) return { ok: false, status: 404 };
-    if (presented) {
-      const { binding } = session;
-      if (presented.expiresAt !== binding.expiresAt || presented.grantId !== binding.grantId || presented.scopes.join(' ') !== binding.scopes.join(' ')) {
-        await session.rebind(presented);
-      }
-      return { ok: true, session, principal: presented };
-    }
-    if (!this.config.mcp.sessionAuthFallback) {
-      this.challenge(ctx, { ok: false, reason: 'missing', description: 'send the access token with every request' });
-      return { ok: false, status: 401 };
-    }
-    const still = await this.verifier.stillValid(session.binding);
-    if (!still.ok) {
-      this.challenge(ctx, still);
-      return { ok: false, status: 401 };
-    }
-    return { ok: true, session, principal: still.principal };
+  private challenge(failure: Failure): Refusal {
+    this.onFailure(`bearer_${failure.reason}`);
+    const presented = failure.reason !== 'missing';
+    const extra = presented ? { error: 'invalid_token', description: failure.description } : {};
+    return {
+      status: 401,
+      headers: { 'WWW-Authenticate': bearerChallenge(this.options.config, { ...extra, scope: this.options.challengeScope }) },
+      body: { error: presented ? 'invalid_token' : 'unauthorized', error_description: failure.description },
+    };
   }
 }

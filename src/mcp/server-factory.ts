@@ -1,7 +1,6 @@
 import { McpServer, type ServerContext } from '@modelcontextprotocol/server';
-import type { Store } from '../data/engines/store.ts';
-import { principalOf } from './principal.ts';
-import type { ToolRegistry } from './tools/registry.ts';
+import { principalOf } from './auth-info.ts';
+import type { ToolRegistry, ToolServices } from './tools/registry.ts';
 
 export interface ServerInstanceOptions {
   era: 'legacy' | 'modern';
@@ -16,14 +15,14 @@ const INSTRUCTIONS =
   'notes_add, notes_list, notes_search and notes_delete keep that person\'s private notes.';
 
 /** Builds McpServer instances with every registered tool: one per legacy session, one per modern request. */
-export function createServerFactory(registry: ToolRegistry, store: Store, version: string): ServerFactory {
+export function createServerFactory(registry: ToolRegistry, services: ToolServices, version: string): ServerFactory {
   const capabilities = registry.capabilities();
   const requestState = registry.requestStateOption();
   return (options) => {
     const server = new McpServer({ name: 'gatehouse', title: 'Gatehouse', version }, { capabilities, instructions: INSTRUCTIONS, ...requestState });
     registry.install(server, {
       ...options,
-      store,
+      services,
       principalOf: (ctx: ServerContext) => principalOf(ctx.http?.authInfo),
     });
     return server;

@@ -1,36 +1,49 @@
-import { createHash } from 'node:crypto';
 import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Queryable, Store } from '../data/engines/store.ts';
-
-/** Models whose id is public; every other id is a bearer secret and stored hashed. */
-const PUBLIC_IDS = new Set(['Client']);
-
-export function hashId(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
-}
-
-interface ModelRow {
-  payload: string;
-  consumed_at: number | null;
-}
+import {
+  consumeModel,
+  deleteModel,
+  deleteModelsOfGrant,
+  findModel,
+  findModelBy,
+  insertOnce,
+  lockRefreshToken,
+  modelKey,
+  reopenRefreshToken,
+  upsertModel,
+  type ModelRow,
+} from '../data/oidc-models.ts';
 
 /** Other spellings of a resource indicator that name the same resource. */
 export type ResourceAliases = (indicator: string) => string[];
 
+export interface AdapterOptions {
+  aliases?: ResourceAliases;
+  /**
+   * How long after its rotation a refresh token may be presented again while
+   * its replacement is unused (a client that lost the response retries).
+   * After it, presenting it is a replay: oidc-provider revokes the grant.
+   */
+  refreshReuseGraceMs?: number;
+}
+
 /**
- * oidc-provider's storage on the Store: one table keyed by (model, id).
- * `consume` is a conditional update, so a code or refresh token redeemed twice
- * at the same moment succeeds once and the loser gets `invalid_grant`.
+ * oidc-provider's storage on the Store (table `oidc_models`, see
+ * data/oidc-models.ts). `consume` is a conditional update, so a code or
+ * refresh token redeemed twice at the same moment succeeds once and the
+ * loser gets `invalid_grant`.
  */
 export class StoreAdapter implements Adapter {
-  private readonly hashed: boolean;
+  private readonly aliases: ResourceAliases;
+  private readonly refreshReuseGraceMs: number;
 
   constructor(
     private readonly model: string,
     private readonly store: Store,
-    private readonly aliases: ResourceAliases = () => [],
+    options: AdapterOptions = {},
   ) {
-    this.hashed = !PUBLIC_IDS.has(model);
+    this.aliases = options.aliases ?? (() => []);
+    this.refreshReuseGraceMs = options.refreshReuseGraceMs ?? 60_000;
   }
 
   private read(row: ModelRow): AdapterPayload {
@@ -38,54 +51,38 @@ export class StoreAdapter implements Adapter {
   }
 
   private key(id: string): string {
-    return this.hashed ? hashId(id) : id;
+    return modelKey(this.model, id);
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const now = Date.now();
     const expiresAt = expiresIn ? now + expiresIn * 1000 : null;
-    if (this.model === 'ReplayDetection') return this.recordOnce(id, payload, expiresAt, now);
-    await this.store.run(
-      `INSERT INTO oidc_models (model, id, payload, grant_id, client_id, account_id, uid, user_code, expires_at, consumed_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
-       ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id, client_id = excluded.client_id,
-         account_id = excluded.account_id, uid = excluded.uid, user_code = excluded.user_code, expires_at = excluded.expires_at`,
-      [
-        this.model,
-        this.key(id),
-        JSON.stringify(payload),
-        payload.grantId ?? (this.model === 'Grant' ? id : null),
-        payload.clientId ?? payload.client_id ?? null,
-        payload.accountId ?? null,
-        payload.uid ?? null,
-        payload.userCode ?? null,
-        expiresAt,
-        now,
-      ],
-    );
-  }
-
-  /**
-   * oidc-provider's replay check (`ReplayDetection.unique`) finds, then saves:
-   * two requests with the same assertion could both pass between the two.
-   * Saving is conditional here, so only the first one records it.
-   */
-  private async recordOnce(id: string, payload: AdapterPayload, expiresAt: number | null, now: number): Promise<void> {
-    const { changes } = await this.store.run(
-      `INSERT INTO oidc_models (model, id, payload, expires_at, created_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at
-       WHERE oidc_models.expires_at IS NOT NULL AND oidc_models.expires_at <= ?`,
-      [this.model, this.key(id), JSON.stringify(payload), expiresAt, now, now],
-    );
-    if (changes === 0) throw new errors.InvalidRequest('this token was already used');
+    if (this.model === 'ReplayDetection') {
+      // oidc-provider's replay check finds, then saves: two requests with the
+      // same assertion could both pass between the two. Saving is conditional
+      // here, so only the first one records it.
+      if (!(await insertOnce(this.store, this.model, this.key(id), JSON.stringify(payload), expiresAt, now))) {
+        throw new errors.InvalidRequest('this token was already used');
+      }
+      return;
+    }
+    await upsertModel(this.store, {
+      model: this.model,
+      key: this.key(id),
+      payload: JSON.stringify(payload),
+      grantId: payload.grantId ?? (this.model === 'Grant' ? id : null),
+      clientId: payload.clientId ?? payload.client_id ?? null,
+      accountId: payload.accountId ?? null,
+      uid: payload.uid ?? null,
+      userCode: payload.userCode ?? null,
+      expiresAt,
+      now,
+    });
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     const key = this.key(id);
-    const row = await this.store.get<ModelRow>(
-      'SELECT payload, consumed_at FROM oidc_models WHERE model = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)',
-      [this.model, key, Date.now()],
-    );
+    const row = await findModel(this.store, this.model, key, Date.now());
     if (!row) return undefined;
     if (row.consumed_at !== null && this.model === 'RefreshToken' && isRefreshGrantRequest()) {
       const retry = await this.retryOfRotatedRefreshToken(key, row);
@@ -98,85 +95,63 @@ export class StoreAdapter implements Adapter {
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    const row = await this.store.get<ModelRow>(
-      'SELECT payload, consumed_at FROM oidc_models WHERE model = ? AND uid = ? AND (expires_at IS NULL OR expires_at > ?)',
-      [this.model, uid, Date.now()],
-    );
+    const row = await findModelBy(this.store, this.model, 'uid', uid, Date.now());
     return row ? this.read(row) : undefined;
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    const row = await this.store.get<ModelRow>(
-      'SELECT payload, consumed_at FROM oidc_models WHERE model = ? AND user_code = ? AND (expires_at IS NULL OR expires_at > ?)',
-      [this.model, userCode, Date.now()],
-    );
+    const row = await findModelBy(this.store, this.model, 'user_code', userCode, Date.now());
     return row ? this.read(row) : undefined;
   }
 
   async consume(id: string): Promise<void> {
-    const { changes } = await this.store.run(
-      'UPDATE oidc_models SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL',
-      [Date.now(), this.model, this.key(id)],
-    );
-    if (changes === 0) {
+    if (!(await consumeModel(this.store, this.model, this.key(id), Date.now()))) {
       // Someone redeemed it between our find and this update.
       throw new errors.InvalidGrant(`${this.model === 'RefreshToken' ? 'refresh token' : 'grant'} already used`);
     }
   }
 
   async destroy(id: string): Promise<void> {
-    await this.store.run('DELETE FROM oidc_models WHERE model = ? AND id = ?', [this.model, this.key(id)]);
+    await deleteModel(this.store, this.model, this.key(id));
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    await this.store.run('DELETE FROM oidc_models WHERE model = ? AND grant_id = ?', [this.model, grantId]);
+    await deleteModelsOfGrant(this.store, this.model, grantId);
   }
 
   /**
-   * A rotated refresh token presented again stays usable while its replacement
-   * has never been used: the client most likely lost the response that carried
-   * the replacement. The unused replacement is withdrawn and the old token is
-   * rotated afresh. Once the replacement has been used, reuse is a replay and
-   * oidc-provider revokes the whole grant. A consumed token with no replacement
-   * yet is being rotated by a concurrent request (on this instance or another).
+   * A rotated refresh token presented again within `refreshReuseGraceMs` of
+   * its rotation, while its replacement has never been used, is a retry: the
+   * client most likely lost the response that carried the replacement. The
+   * unused replacement is withdrawn and the old token is rotated afresh.
+   * After the grace, or once the replacement has been used, reuse is a
+   * replay and oidc-provider revokes the whole grant: a thief holding an old
+   * token cannot take the grant over by outrunning the real client. A
+   * consumed token with no replacement yet is being rotated by a concurrent
+   * request (on this instance or another).
    */
   private async retryOfRotatedRefreshToken(key: string, row: ModelRow): Promise<AdapterPayload | 'rotating' | undefined> {
     const presented = JSON.parse(row.payload) as AdapterPayload & { rotations?: number };
-    if (!presented.grantId) return undefined;
+    const grantId = presented.grantId;
+    if (!grantId) return undefined;
     return this.store.transaction(async (tx: Queryable) => {
-      // Lock the presented token's row first (a no-op write both engines
-      // accept), so concurrent retries on PostgreSQL take turns and each sees
-      // what the previous one committed, as they do under SQLite's one writer.
-      await tx.run('UPDATE oidc_models SET consumed_at = consumed_at WHERE model = ? AND id = ?', [this.model, key]);
-      const current = await tx.get<{ consumed_at: number | null }>('SELECT consumed_at FROM oidc_models WHERE model = ? AND id = ?', [
-        this.model,
-        key,
-      ]);
-      if (!current) return undefined;
+      const locked = await lockRefreshToken(tx, key, grantId);
+      if (!locked) return undefined;
       // A concurrent retry already reopened it; the conditional consume decides who wins.
-      if (current.consumed_at === null) return presented;
-      const siblings = await tx.all<{ id: string; payload: string; consumed_at: number | null }>(
-        'SELECT id, payload, consumed_at FROM oidc_models WHERE model = ? AND grant_id = ? AND id <> ?',
-        [this.model, presented.grantId, key],
-      );
+      if (locked.consumedAt === null) return presented;
       const nextRotation = (presented.rotations ?? 0) + 1;
-      const replacement = siblings.find((sibling) => (JSON.parse(sibling.payload) as { rotations?: number }).rotations === nextRotation);
+      const replacement = locked.siblings.find((sibling) => (JSON.parse(sibling.payload) as { rotations?: number }).rotations === nextRotation);
       if (!replacement) return 'rotating';
       if (replacement.consumed_at !== null) return undefined;
-      await tx.run('DELETE FROM oidc_models WHERE model = ? AND id = ? AND consumed_at IS NULL', [this.model, replacement.id]);
-      const reopened = await tx.run('UPDATE oidc_models SET consumed_at = NULL WHERE model = ? AND id = ? AND consumed_at = ?', [
-        this.model,
-        key,
-        current.consumed_at,
-      ]);
-      return reopened.changes === 1 ? presented : undefined;
+      if (Date.now() - locked.consumedAt > this.refreshReuseGraceMs) return undefined;
+      return (await reopenRefreshToken(tx, key, locked.consumedAt, replacement.id)) ? presented : undefined;
     });
   }
 }
 
 function toPayload(row: ModelRow): AdapterPayload {
   const payload = JSON.parse(row.payload) as AdapterPayload;
-  if (row.consumed_at !== null) payload.consumed = Math.floor(row.consumed_at / 1000);
+  if (row.consumed_at !== null) payload.consumed = Math.floor(Number(row.consumed_at) / 1000);
   return payload;
 }
 
@@ -204,19 +179,4 @@ function withResourceAliases(payload: AdapterPayload, aliases: ResourceAliases):
 function isRefreshGrantRequest(): boolean {
   const ctx = Provider.ctx as { oidc?: { route?: string; params?: { grant_type?: unknown } } } | undefined;
   return ctx?.oidc?.route === 'token' && ctx.oidc.params?.grant_type === 'refresh_token';
-}
-
-/** Removes expired rows; run periodically. Returns how many went. */
-export async function sweepExpiredModels(store: Store): Promise<number> {
-  const { changes } = await store.run('DELETE FROM oidc_models WHERE expires_at IS NOT NULL AND expires_at <= ?', [Date.now()]);
-  return changes;
-}
-
-/** True while the grant exists and has not expired: how /mcp learns of revocation. */
-export async function grantIsLive(store: Store, grantId: string): Promise<boolean> {
-  const row = await store.get(
-    "SELECT 1 AS live FROM oidc_models WHERE model = 'Grant' AND id = ? AND (expires_at IS NULL OR expires_at > ?)",
-    [hashId(grantId), Date.now()],
-  );
-  return row !== undefined;
 }

@@ -5,7 +5,7 @@ import { findUserById } from '../domain/accounts.ts';
 import { StoreAdapter, type ResourceAliases } from './adapter.ts';
 import type { ClientIndex, ClientMetadata } from '../data/client-index.ts';
 import { EXTRA_CLIENT_METADATA, normalizeClientMetadata, selfRegisteredRedirectRefusal, treatLoopbackClientsAsNative } from './client-metadata.ts';
-import { loadCookieKeys, loadSigningKeys } from './keys.ts';
+import { loadCookieKeys, loadSigningKeys } from '../domain/signing-keys.ts';
 import { loadRememberedGrant, REMEMBERED_GRANT } from './remembered-consent.ts';
 import { OIDC_SCOPES, RESOURCE_SCOPE_NAMES } from '../domain/scopes.ts';
 import type { RegistrationPolicy } from '../domain/registration-policy.ts';
@@ -56,7 +56,7 @@ export async function createProvider({ config, store, registrationPolicy, client
 
   const aliases = resourceSpellings(config);
   const configuration: Configuration = {
-    adapter: (model: string) => new StoreAdapter(model, store, aliases),
+    adapter: (model: string) => new StoreAdapter(model, store, { aliases, refreshReuseGraceMs: config.tokens.refreshReuseGraceMs }),
     jwks: jwks as Configuration['jwks'],
     cookies: {
       keys: cookieKeys,

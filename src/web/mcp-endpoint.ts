@@ -9,19 +9,20 @@ import {
 } from '@modelcontextprotocol/server';
 import type { Context } from 'koa';
 import type { Config } from '../config/config.ts';
-import { BodyError, readRawBody } from './body.ts';
+import type { Principal } from '../domain/principal.ts';
+import { toAuthInfo } from '../mcp/auth-info.ts';
+import type { McpAuth } from '../mcp/auth.ts';
+import type { ServerFactory } from '../mcp/server-factory.ts';
+import type { SessionRegistry, StreamableSession } from '../mcp/sessions/registry.ts';
+import type { ResponseMode } from '../mcp/sessions/streamable-transport.ts';
+import { readMessages, writeRefusal } from './mcp-messages.ts';
 import type { Handlers } from './handlers.ts';
 import { toWebRequest, whenClientLeaves, writeAnswer, writeWebResponse } from './web-response.ts';
-import type { McpAuth } from '../mcp/auth.ts';
-import { toAuthInfo, type Principal } from '../mcp/principal.ts';
-import type { ServerFactory } from '../mcp/server-factory.ts';
-import type { LiveSession, SessionManager } from '../mcp/sessions/registry.ts';
-import { sessionGone, type ResponseMode } from '../mcp/sessions/streamable-transport.ts';
 
 export interface McpEndpointDeps {
   config: Config;
   auth: McpAuth;
-  sessions: SessionManager;
+  sessions: SessionRegistry;
   buildServer: ServerFactory;
   /** Told of each JSON-RPC message accepted for dispatch, for metrics. */
   onMessages?: (messages: readonly JSONRPCMessage[], era: 'legacy' | 'modern') => void;
@@ -47,16 +48,20 @@ export function responseModeFor(accept: string | undefined): ResponseMode {
   return 'auto';
 }
 
-function isJsonRpcMessage(value: unknown): value is JSONRPCMessage {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && (value as { jsonrpc?: unknown }).jsonrpc === '2.0';
-}
+/**
+ * A request with no credential is only read this far: enough for a
+ * notification (which needs no session and changes nothing), never a whole
+ * body someone who proved nothing wants us to buffer.
+ */
+const ANONYMOUS_BODY_BYTES = 16 * 1024;
 
 /**
  * `/mcp`: both protocol eras on one URL. Modern (2026-07-28) requests carry
  * their own version and are served statelessly by the SDK with the bearer of
  * that request. Legacy requests (2024-11-05 … 2025-11-25) get real sessions,
  * created only by an authenticated `initialize`, durable across restarts,
- * with the session-bound auth fallback.
+ * with the session-bound fallback. The decisions are McpAuth's; this adapter
+ * reads the body only after the caller is known, and writes the answers.
  */
 export function mcpHandlers(deps: McpEndpointDeps): Handlers {
   const { config, auth, sessions } = deps;
@@ -66,40 +71,37 @@ export function mcpHandlers(deps: McpEndpointDeps): Handlers {
     keepAliveMs: config.mcp.keepAliveMs,
   });
 
-  async function onSession(ctx: Context, sessionId: string): Promise<{ session: LiveSession; principal: Principal } | undefined> {
-    const result = await auth.onSession(ctx, () => sessions.find(sessionId));
-    if (result.ok) return result;
-    if (result.status === 404) await writeAnswer(ctx, sessionGone());
-    return undefined;
-  }
-
-  async function readMessages(ctx: Context): Promise<{ raw: string; body: unknown } | undefined> {
-    let raw: string;
-    try {
-      raw = (await readRawBody(ctx, config.mcp.maxBodyBytes)).toString('utf8');
-    } catch (error) {
-      if (error instanceof BodyError) {
-        jsonRpcError(ctx, error.status, -32600, error.message);
-        return undefined;
-      }
-      throw error;
+  /** The caller, from the bearer or (without one) the session's binding, before any body is read. */
+  async function caller(ctx: Context): Promise<{ bearer?: Principal; session?: StreamableSession; principal?: Principal } | undefined> {
+    const authorization = ctx.get('authorization') || undefined;
+    const sessionId = ctx.get('mcp-session-id') || undefined;
+    if (authorization) {
+      const bearer = await auth.bearer(authorization);
+      if (!bearer.ok) return void writeRefusal(ctx, bearer.refusal, { bodyUnread: true });
+      return { bearer: bearer.value, principal: bearer.value };
     }
-    try {
-      return { raw, body: JSON.parse(raw) };
-    } catch {
-      jsonRpcError(ctx, 400, -32700, 'Parse error: the body is not valid JSON');
-      return undefined;
-    }
+    if (!sessionId) return {};
+    const bound = await auth.onSession(await sessions.find(sessionId), undefined);
+    if (!bound.ok) return void writeRefusal(ctx, bound.refusal, { bodyUnread: true });
+    return { session: bound.value.session, principal: bound.value.principal };
   }
 
   async function post(ctx: Context): Promise<void> {
-    const read = await readMessages(ctx);
+    const known = await caller(ctx);
+    if (!known) return;
+    const read = await readMessages(ctx, known.principal ? config.mcp.maxBodyBytes : ANONYMOUS_BODY_BYTES);
     if (!read) return;
-    const { body } = read;
-    const messages = Array.isArray(body) ? body : [body];
-    if (messages.length === 0 || !messages.every(isJsonRpcMessage)) {
-      jsonRpcError(ctx, 400, -32600, 'Invalid Request: expected a JSON-RPC 2.0 message or batch');
-      return;
+    const { messages, body } = read;
+
+    if (!known.principal) {
+      // A notification or response with no credential and no session (Claude.ai
+      // sends notifications/initialized from elsewhere) changes nothing: acknowledge it.
+      if (!messages.some(isJSONRPCRequest)) {
+        ctx.status = 202;
+        ctx.body = '';
+        return;
+      }
+      return writeRefusal(ctx, auth.unauthenticated());
     }
 
     const classification = classifyInboundRequest({
@@ -109,96 +111,107 @@ export function mcpHandlers(deps: McpEndpointDeps): Handlers {
       mcpNameHeader: ctx.get('mcp-name') || undefined,
       body,
     });
+    if (classification.kind !== 'legacy') return modern(ctx, known.bearer, messages, read.raw, body);
 
-    if (classification.kind !== 'legacy') {
-      // Modern traffic (or a modern request the SDK will refuse with its own
-      // precise error): authenticated on every request, no sessions.
-      const principal = await auth.bearer(ctx);
-      if (!principal || !(await auth.admit(ctx, principal))) return;
-      const missing = auth.missingScopes(principal, messages);
-      if (missing) return auth.insufficientScope(ctx, missing);
-      deps.onMessages?.(messages, 'modern');
-      if (!ctx.get('content-type')) ctx.request.headers['content-type'] = 'application/json';
-      const response = await modernHandler.fetch(toWebRequest(ctx, config.issuer, read.raw), {
-        authInfo: toAuthInfo(principal, config.resource),
-        parsedBody: body,
-      });
-      return writeWebResponse(ctx, response);
-    }
+    const initialize = messages.find((message) => isInitializeRequest(message)) as JSONRPCRequest | undefined;
+    if (initialize) return open(ctx, known.bearer, initialize, messages);
 
     const sessionId = ctx.get('mcp-session-id');
-    const initialize = messages.find((message) => isInitializeRequest(message)) as JSONRPCRequest | undefined;
-    const mode = responseModeFor(ctx.get('accept') || undefined);
-
-    if (initialize) {
-      // Every initialize opens a new session, even if the client sent an old
-      // session id along (Claude.ai re-initializes before tool calls).
-      if (messages.length > 1) return jsonRpcError(ctx, 400, -32600, 'Invalid Request: initialize must be sent alone');
-      const principal = await auth.bearer(ctx);
-      if (!principal || !(await auth.admit(ctx, principal))) return;
-      const missing = auth.missingScopes(principal, messages);
-      if (missing) return auth.insufficientScope(ctx, missing);
-      deps.onMessages?.(messages, 'legacy');
-      const session = await sessions.create(initialize, principal);
-      const answer = await session.transport.handlePost({
-        messages,
-        authInfo: toAuthInfo(principal, config.resource),
-        mode,
-        whenClientLeaves: (abandon) => whenClientLeaves(ctx, abandon),
-      });
-      return writeAnswer(ctx, answer);
-    }
-
     if (!sessionId) {
-      // A notification or response with no session (Claude.ai sends
-      // notifications/initialized from elsewhere) changes nothing: acknowledge it.
       if (!messages.some(isJSONRPCRequest)) {
         ctx.status = 202;
         ctx.body = '';
         return;
       }
-      const principal = await auth.bearer(ctx);
-      if (!principal) return;
       return jsonRpcError(ctx, 400, -32000, 'Bad Request: Mcp-Session-Id header is required; send initialize first');
     }
-
-    const resolved = await onSession(ctx, sessionId);
-    if (!resolved || !(await auth.admit(ctx, resolved.principal))) return;
-    const missing = auth.missingScopes(resolved.principal, messages);
-    if (missing) return auth.insufficientScope(ctx, missing);
+    let session = known.session;
+    let principal = known.principal;
+    if (!session) {
+      // A bearer was presented: it must speak for the principal the session is bound to.
+      const bound = await auth.onSession(await sessions.find(sessionId), known.bearer);
+      if (!bound.ok) return writeRefusal(ctx, bound.refusal);
+      ({ session, principal } = bound.value);
+    }
+    const refusal = await auth.admit(principal, messages);
+    if (refusal) return writeRefusal(ctx, refusal);
     deps.onMessages?.(messages, 'legacy');
     // No web Request is built for the session path: tools get the principal
     // from authInfo, and building one costs more than the rest of the call.
-    const answer = await resolved.session.transport.handlePost({
+    const answer = await session.transport.handlePost({
       messages,
-      authInfo: toAuthInfo(resolved.principal, config.resource),
-      mode,
+      authInfo: toAuthInfo(principal, config.resource),
+      mode: responseModeFor(ctx.get('accept') || undefined),
       whenClientLeaves: (abandon) => whenClientLeaves(ctx, abandon),
     });
     return writeAnswer(ctx, answer);
   }
 
+  /** Modern traffic (or a modern request the SDK will refuse with its own precise error): its own bearer, no sessions. */
+  async function modern(ctx: Context, bearer: Principal | undefined, messages: JSONRPCMessage[], raw: string, body: unknown): Promise<void> {
+    if (!bearer) return writeRefusal(ctx, auth.unauthenticated('a 2026-07-28 request carries its access token'));
+    const refusal = await auth.admit(bearer, messages);
+    if (refusal) return writeRefusal(ctx, refusal);
+    deps.onMessages?.(messages, 'modern');
+    if (!ctx.get('content-type')) ctx.request.headers['content-type'] = 'application/json';
+    const response = await modernHandler.fetch(toWebRequest(ctx, config.issuer, raw), {
+      authInfo: toAuthInfo(bearer, config.resource),
+      parsedBody: body,
+    });
+    return writeWebResponse(ctx, response);
+  }
+
+  /** Every initialize opens a new session, even if the client sent an old session id along (Claude.ai re-initializes before tool calls). */
+  async function open(ctx: Context, bearer: Principal | undefined, initialize: JSONRPCRequest, messages: JSONRPCMessage[]): Promise<void> {
+    if (messages.length > 1) return jsonRpcError(ctx, 400, -32600, 'Invalid Request: initialize must be sent alone');
+    // No lazy authentication: a session is only ever opened by a bearer, never by another session's binding.
+    if (!bearer) return writeRefusal(ctx, auth.unauthenticated('initialize needs an access token'));
+    const refusal = await auth.admit(bearer, messages);
+    if (refusal) return writeRefusal(ctx, refusal);
+    deps.onMessages?.(messages, 'legacy');
+    const session = await sessions.create(initialize, bearer);
+    const answer = await session.transport.handlePost({
+      messages,
+      authInfo: toAuthInfo(bearer, config.resource),
+      mode: responseModeFor(ctx.get('accept') || undefined),
+      whenClientLeaves: (abandon) => whenClientLeaves(ctx, abandon),
+    });
+    return writeAnswer(ctx, answer);
+  }
+
+  /** The session a GET or DELETE names, for the principal of its bearer or binding; or the refusal, written. */
+  async function namedSession(ctx: Context, known: { bearer?: Principal; session?: StreamableSession; principal?: Principal }) {
+    if (known.session && known.principal) return { session: known.session, principal: known.principal };
+    const bound = await auth.onSession(await sessions.find(ctx.get('mcp-session-id')), known.bearer);
+    if (!bound.ok) return void writeRefusal(ctx, bound.refusal);
+    return bound.value;
+  }
+
   async function get(ctx: Context): Promise<void> {
-    const sessionId = ctx.get('mcp-session-id');
-    if (!sessionId) {
-      if (!(await auth.bearer(ctx))) return;
+    const known = await caller(ctx);
+    if (!known) return;
+    if (!ctx.get('mcp-session-id')) {
+      if (!known.principal) return writeRefusal(ctx, auth.unauthenticated());
       ctx.set('Allow', 'POST, DELETE, OPTIONS');
       return jsonRpcError(ctx, 405, -32000, 'Method not allowed: a server-sent event stream needs a session (send initialize first)');
     }
-    const resolved = await onSession(ctx, sessionId);
-    if (!resolved || !(await auth.admit(ctx, resolved.principal))) return;
-    return writeAnswer(ctx, resolved.session.transport.openStandaloneStream());
+    const named = await namedSession(ctx, known);
+    if (!named) return;
+    const refusal = await auth.admission(named.principal);
+    if (refusal) return writeRefusal(ctx, refusal);
+    return writeAnswer(ctx, named.session.transport.openStandaloneStream());
   }
 
   async function del(ctx: Context): Promise<void> {
-    const sessionId = ctx.get('mcp-session-id');
-    if (!sessionId) {
-      if (!(await auth.bearer(ctx))) return;
+    const known = await caller(ctx);
+    if (!known) return;
+    if (!ctx.get('mcp-session-id')) {
+      if (!known.principal) return writeRefusal(ctx, auth.unauthenticated());
       return jsonRpcError(ctx, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
     }
-    const resolved = await onSession(ctx, sessionId);
-    if (!resolved) return;
-    await sessions.end(resolved.session);
+    const named = await namedSession(ctx, known);
+    if (!named) return;
+    await sessions.end(named.session);
     ctx.status = 200;
     ctx.body = '';
   }

@@ -1,6 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 
+/** Makes `body` what the next reader of the request (oidc-provider's own parser) reads. */
+function replay(req: IncomingMessage, body: Buffer): void {
+  Object.defineProperty(req, 'readable', { value: true, configurable: true });
+  req.iterator = ((options?: { destroyOnReturn?: boolean }) => Readable.from([body]).iterator(options)) as IncomingMessage['iterator'];
+}
+
 /**
  * Reads a small request body and leaves it readable for the next reader.
  * oidc-provider parses /token bodies itself straight from the request stream;
@@ -14,7 +20,12 @@ export async function peekBody(req: IncomingMessage, limit: number): Promise<Buf
   const chunks: Buffer[] = [];
   for await (const chunk of req.iterator({ destroyOnReturn: false })) chunks.push(chunk as Buffer);
   const body = Buffer.concat(chunks);
-  Object.defineProperty(req, 'readable', { value: true, configurable: true });
-  req.iterator = ((options?: { destroyOnReturn?: boolean }) => Readable.from([body]).iterator(options)) as IncomingMessage['iterator'];
+  replay(req, body);
   return body;
+}
+
+/** Replaces a body already peeked at: the next reader gets `body`, with a Content-Length to match. */
+export function replaceBody(req: IncomingMessage, body: Buffer): void {
+  req.headers['content-length'] = String(body.length);
+  replay(req, body);
 }

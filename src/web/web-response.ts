@@ -1,17 +1,8 @@
 import { once } from 'node:events';
 import type { Context } from 'koa';
+import type { Answer } from '../mcp/answer.ts';
 
-/**
- * An HTTP answer our MCP transports build: a status, headers, and a JSON body
- * or an event stream (or nothing). Lighter than a web Response on the hot path:
- * JSON is serialized once, straight onto the socket.
- */
-export interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  json?: unknown;
-  stream?: ReadableStream<Uint8Array>;
-}
+export type { Answer } from '../mcp/answer.ts';
 
 /**
  * Writes an answer to the Node response, bypassing Koa's body handling: JSON

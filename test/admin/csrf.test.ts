@@ -1,6 +1,6 @@
 import test from 'ava';
 import { findUserByEmail } from '../../src/domain/accounts.ts';
-import { createPersonalAccessToken } from '../../src/data/personal-tokens.ts';
+import { issuePersonalToken } from '../../src/domain/personal-tokens.ts';
 import { hashSessionId } from '../../src/mcp/sessions/registry.ts';
 import { openSession, tokensFor } from '../helpers/mcp.ts';
 import { ADMIN, ALICE, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
@@ -33,7 +33,7 @@ test.before(async () => {
   const sessionHash = hashSessionId(await openSession(gh.resource, issued.accessToken));
   const grantId = (await gh.gatehouse.store.get<{ grant_id: string }>("SELECT grant_id FROM oidc_models WHERE model = 'Grant' AND client_id = ?", [issued.clientId]))!.grant_id;
   const aliceUser = (await findUserByEmail(gh.gatehouse.store, ALICE.email))!;
-  const pat = await createPersonalAccessToken(gh.gatehouse.store, { userId: aliceUser.id, name: 'target', scopes: ['mcp:tools'], expiresAt: null });
+  const pat = await issuePersonalToken(gh.gatehouse.store, { ownerId: aliceUser.id, name: 'target', scopes: ['mcp:tools'], expiresAt: null }, { actor: 'test' });
   const asAdmin = () => admin;
   const asAlice = () => alice;
   const client = `/admin/clients/${issued.clientId}`;

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createUser, findUserByEmail } from '../../src/domain/accounts.ts';
-import { createPersonalAccessToken } from '../../src/data/personal-tokens.ts';
+import { issuePersonalToken } from '../../src/domain/personal-tokens.ts';
 import { hashSessionId } from '../../src/mcp/sessions/registry.ts';
 import { initializeRequest, mcpPost, openSession, tokensFor } from '../helpers/mcp.ts';
 import { ADMIN, ALICE, BOB, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
@@ -117,7 +117,7 @@ test('users: disabling ends grants, tokens, sessions and sign-ins at once; enabl
   const carol = await person();
   const issued = await tokensFor(gh, carol, { clientName: 'Carol’s app' });
   const sessionId = await openSession(gh.resource, issued.accessToken);
-  const pat = await createPersonalAccessToken(gh.gatehouse.store, { userId: carol.user.id, name: 'carol', scopes: ['mcp:tools'], expiresAt: null });
+  const pat = await issuePersonalToken(gh.gatehouse.store, { ownerId: carol.user.id, name: 'carol', scopes: ['mcp:tools'], expiresAt: null }, { actor: 'test' });
   const carolsBrowser = await signedIn(gh.url, carol);
 
   t.is((await admin.post(`/admin/users/${carol.user.id}/disable`)).status, 400, 'needs the confirmation');
@@ -197,7 +197,7 @@ test('the account page: a person sees and manages only their own tokens and apps
   const frank = await person();
   const erinApp = await tokensFor(gh, erin, { clientName: 'Erin’s Assistant' });
   const frankApp = await tokensFor(gh, frank, { clientName: 'Frank’s Assistant' });
-  const frankPat = await createPersonalAccessToken(gh.gatehouse.store, { userId: frank.user.id, name: 'franks', scopes: ['mcp:tools'], expiresAt: null });
+  const frankPat = await issuePersonalToken(gh.gatehouse.store, { ownerId: frank.user.id, name: 'franks', scopes: ['mcp:tools'], expiresAt: null }, { actor: 'test' });
   const erinBrowser = await signedIn(gh.url, erin);
 
   const page = await erinBrowser.page('/account');

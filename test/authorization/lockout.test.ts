@@ -1,5 +1,6 @@
 import test from 'ava';
-import { createUser, verifyLogin } from '../../src/domain/accounts.ts';
+import { createUser } from '../../src/domain/accounts.ts';
+import { PasswordSignIn } from '../../src/domain/sign-in.ts';
 import { migrate } from '../../src/data/migrate.ts';
 import { openStore } from '../../src/data/engines/open.ts';
 import { createTestDatabase } from '../helpers/server.ts';
@@ -12,8 +13,10 @@ test('wrong passwords sent in parallel all count towards the lock', async (t) =>
   await migrate(store);
   await createUser(store, { email: 'parallel@example.test', password: 'parallel-password-1' });
 
-  const guesses = await Promise.all(Array.from({ length: 8 }, (_, i) => verifyLogin(store, 'parallel@example.test', `wrong-guess-${i}`)));
+  const signIn = new PasswordSignIn(store);
+  const attempt = (password: string) => signIn.attempt({ email: 'parallel@example.test', password, ip: '127.0.0.1', via: { page: 'admin' } });
+  const guesses = await Promise.all(Array.from({ length: 8 }, (_, i) => attempt(`wrong-guess-${i}`)));
   t.true(guesses.every((guess) => !guess.ok));
-  const right = await verifyLogin(store, 'parallel@example.test', 'parallel-password-1');
+  const right = await attempt('parallel-password-1');
   t.deepEqual(right.ok ? 'signed in' : right.reason, 'locked', 'eight failures lock the account name even when they arrived together');
 });

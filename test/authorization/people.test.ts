@@ -163,7 +163,7 @@ test('gatehouse user add and migrate work from the command line', async (t) => {
 });
 
 test('signing keys rotate without invalidating live tokens, and retired keys can be pruned', async (t) => {
-  const { rotateSigningKeys, pruneRetiredKeys } = await import('../../src/oauth/keys.ts');
+  const { rotateSigningKeys, pruneRetiredKeys } = await import('../../src/domain/signing-keys.ts');
   const { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } = await import('jose');
   const database = await createTestDatabase();
   t.teardown(() => database.drop());

@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { findUserByEmail } from '../../src/domain/accounts.ts';
-import { createPersonalAccessToken } from '../../src/data/personal-tokens.ts';
+import { issuePersonalToken } from '../../src/domain/personal-tokens.ts';
 import { CLIENT_PROFILES, type ClientProfile } from '../helpers/clients.ts';
 import { connectLikeN8n, mcpPost, toolText } from '../helpers/mcp.ts';
 import { ALICE, BOB, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
@@ -199,7 +199,7 @@ test('n8n with OAuth2: asks for every scope the server lists, resource without a
 
 test('n8n with a Bearer credential: a personal access token pasted in, on every request', async (t) => {
   const bob = await findUserByEmail(gh.gatehouse.store, BOB.email);
-  const { token } = await createPersonalAccessToken(gh.gatehouse.store, { userId: bob!.id, name: 'n8n', scopes: ['mcp:tools', 'mcp:write'], expiresAt: Date.now() + 90 * 86_400_000 });
+  const { token } = await issuePersonalToken(gh.gatehouse.store, { ownerId: bob!.id, name: 'n8n', scopes: ['mcp:tools', 'mcp:write'], expiresAt: Date.now() + 90 * 86_400_000 }, { actor: 'test' });
   const { who, seen } = await n8nAgentRun(token);
   t.is(who.user.email, BOB.email);
   t.is(who.credential, 'personal access token');

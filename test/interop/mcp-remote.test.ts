@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import test from 'ava';
 import { findUserByEmail } from '../../src/domain/accounts.ts';
-import { createPersonalAccessToken } from '../../src/data/personal-tokens.ts';
+import { issuePersonalToken } from '../../src/domain/personal-tokens.ts';
 import { ALICE, BOB, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
 import { StdioClient } from '../helpers/stdio-client.ts';
 
@@ -103,7 +103,7 @@ test.serial('a second mcp-remote start reuses the tokens it stored: no browser, 
 
 test('mcp-remote with --header "Authorization: Bearer <personal access token>" needs no browser at all', async (t) => {
   const bob = await findUserByEmail(gh.gatehouse.store, BOB.email);
-  const { token } = await createPersonalAccessToken(gh.gatehouse.store, { userId: bob!.id, name: 'desktop bridge', scopes: ['mcp:tools', 'mcp:write'], expiresAt: null });
+  const { token } = await issuePersonalToken(gh.gatehouse.store, { ownerId: bob!.id, name: 'desktop bridge', scopes: ['mcp:tools', 'mcp:write'], expiresAt: null }, { actor: 'test' });
   const configDir = mkdtempSync(join(tmpdir(), 'mcp-remote-pat-'));
   t.teardown(() => rmSync(configDir, { recursive: true, force: true }));
   const { client, browserLog } = startMcpRemote(configDir, ['--header', `Authorization: Bearer ${token}`], BOB);

@@ -56,7 +56,7 @@ test('the v1 SDK client signs in on its own when /mcp answers 401, asking for th
   const client = new ClientV1({ name: 'v1-oauth', version: '1' });
   const error = await t.throwsAsync(client.connect(first));
   t.true(error instanceof UnauthorizedError);
-  t.is(provider.authorizationUrl!.searchParams.get('scope'), 'mcp:tools', 'the scope came from the 401 challenge');
+  t.is(provider.authorizationUrl!.searchParams.get('scope'), 'mcp:tools mcp:write', 'the scope came from the 401 challenge, which names every tool');
   const callback = await new UserAgent().authorize(provider.authorizationUrl!, ALICE);
   await first.finishAuth(callback.searchParams.get('code')!);
 
@@ -66,7 +66,9 @@ test('the v1 SDK client signs in on its own when /mcp answers 401, asking for th
   t.teardown(() => connected.close());
   t.true((await connected.listTools()).tools.length > 0);
   const who = JSON.parse(toolText(await connected.callTool({ name: 'whoami', arguments: {} })));
-  t.deepEqual(who.scopes, ['mcp:tools'], 'it asked for what the challenge named, and got exactly that');
+  t.deepEqual(who.scopes, ['mcp:tools', 'mcp:write'], 'it asked for what the challenge named, and got exactly that');
+  const added = JSON.parse(toolText(await connected.callTool({ name: 'notes_add', arguments: { text: 'one consent' } })));
+  t.is(added.text, 'one consent', 'a writing tool works after that one consent');
 });
 
 test('the v2 SDK client signs in on its own when /mcp answers 401 (iss checked on the way back)', async (t) => {
@@ -88,7 +90,7 @@ test('the v2 SDK client signs in on its own when /mcp answers 401 (iss checked o
   t.is(who.user.email, ALICE.email);
 });
 
-test('the v2 SDK client steps up on 403 insufficient_scope and then writes', async (t) => {
+test('the v2 SDK client holding a narrower token steps up on 403 insufficient_scope and then writes', async (t) => {
   const { MemoryOAuthProvider } = await import('../helpers/sdk-oauth.ts');
   const { UserAgent } = await import('../helpers/user-agent.ts');
   const { StreamableV2, ClientV2 } = await import('../helpers/mcp.ts');
@@ -101,7 +103,11 @@ test('the v2 SDK client steps up on 403 insufficient_scope and then writes', asy
       await client.connect(transport);
       return { client, transport };
     } catch {
-      const callback = await agent.authorize(provider.authorizationUrl!, ALICE);
+      // The person's first consent covered less than the tools need (a client
+      // that asked for only the base scope).
+      const narrower = new URL(provider.authorizationUrl!);
+      narrower.searchParams.set('scope', 'mcp:tools');
+      const callback = await agent.authorize(narrower, ALICE);
       await transport.finishAuth(callback.searchParams);
       const retry = new ClientV2({ name: 'v2-stepup', version: '2' });
       const retryTransport = new StreamableV2(new URL(gh.resource), { authProvider: provider as never });

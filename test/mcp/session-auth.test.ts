@@ -95,25 +95,25 @@ test('deleting the client (RFC 7592) ends its sessions and tokens', async (t) =>
 });
 
 test('a personal access token: sessions bound to it end when it is revoked', async (t) => {
-  const { createPersonalAccessToken } = await import('../../src/data/personal-tokens.ts');
+  const { issuePersonalToken } = await import('../../src/domain/personal-tokens.ts');
   const { findUserByEmail } = await import('../../src/domain/accounts.ts');
   const user = (await findUserByEmail(gh.gatehouse.store, ALICE.email))!;
-  const { token, record } = await createPersonalAccessToken(gh.gatehouse.store, { userId: user.id, name: 'n8n', scopes: ['mcp:tools'], expiresAt: null });
+  const { token, record } = await issuePersonalToken(gh.gatehouse.store, { ownerId: user.id, name: 'n8n', scopes: ['mcp:tools'], expiresAt: null }, { actor: 'test' });
   const sessionId = await openSession(gh.resource, token);
   t.is((await mcpPost(gh.resource, list(2), { 'mcp-session-id': sessionId })).status, 200);
-  await gh.gatehouse.revocation.revokePersonalToken(record.id);
+  await gh.gatehouse.access.revokePersonalToken(record.id, { actor: 'test' });
   t.is((await mcpPost(gh.resource, list(3), { 'mcp-session-id': sessionId })).status, 404);
   t.is((await mcpPost(gh.resource, initializeRequest(), { authorization: `Bearer ${token}` })).status, 401);
 });
 
 test('a revoked PAT stops the fallback even on another instance that still holds the session', async (t) => {
   // Revoked directly in the Store (as another instance or the CLI would), without ending sessions here.
-  const { createPersonalAccessToken, revokePersonalAccessToken } = await import('../../src/data/personal-tokens.ts');
+  const { issuePersonalToken } = await import('../../src/domain/personal-tokens.ts');
   const { findUserByEmail } = await import('../../src/domain/accounts.ts');
   const user = (await findUserByEmail(gh.gatehouse.store, ALICE.email))!;
-  const { token, record } = await createPersonalAccessToken(gh.gatehouse.store, { userId: user.id, name: 'script', scopes: ['mcp:tools'], expiresAt: null });
+  const { token, record } = await issuePersonalToken(gh.gatehouse.store, { ownerId: user.id, name: 'script', scopes: ['mcp:tools'], expiresAt: null }, { actor: 'test' });
   const sessionId = await openSession(gh.resource, token);
-  await revokePersonalAccessToken(gh.gatehouse.store, record.id);
+  await gh.gatehouse.store.run('UPDATE personal_access_tokens SET revoked_at = ? WHERE id = ?', [Date.now(), record.id]);
   const after = await mcpPost(gh.resource, list(2), { 'mcp-session-id': sessionId });
   t.is(after.status, 401);
   t.regex(after.headers.get('www-authenticate') ?? '', /error="invalid_token"/);

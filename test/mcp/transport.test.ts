@@ -27,7 +27,7 @@ test('unauthenticated POST, GET and DELETE get 401 with an RFC 9728 challenge', 
     const challenge = response.headers.get('www-authenticate') ?? '';
     t.regex(challenge, /^Bearer /, method);
     t.true(challenge.includes(`resource_metadata="${PRM()}"`), challenge);
-    t.regex(challenge, /scope="mcp:tools"/);
+    t.regex(challenge, /scope="mcp:tools mcp:write"/, 'the challenge names every scope the tools need, so one consent is enough');
     t.notRegex(challenge, /error=/, 'no error attribute when no token was sent');
   }
 });

@@ -41,9 +41,9 @@ test('no secret of a whole OAuth flow and MCP session reaches the log, and every
   });
   secrets.second_refresh_token = String(refreshed.json.refresh_token);
   await postForm(`${gh.url}/revoke`, { token: secrets.second_refresh_token, client_id: client.client_id, client_secret: client.client_secret as string });
-  const { createPersonalAccessToken } = await import('../../src/data/personal-tokens.ts');
+  const { issuePersonalToken } = await import('../../src/domain/personal-tokens.ts');
   const { findUserByEmail } = await import('../../src/domain/accounts.ts');
-  const { token: pat } = await createPersonalAccessToken(gh.gatehouse.store, { userId: (await findUserByEmail(gh.gatehouse.store, ALICE.email))!.id, name: 'x', scopes: ['mcp:tools'], expiresAt: null });
+  const { token: pat } = await issuePersonalToken(gh.gatehouse.store, { ownerId: (await findUserByEmail(gh.gatehouse.store, ALICE.email))!.id, name: 'x', scopes: ['mcp:tools'], expiresAt: null }, { actor: 'test' });
   secrets.pat = pat;
   await openSession(gh.resource, pat);
   await fetch(`${gh.url}/mcp`, { method: 'DELETE', headers: { 'mcp-session-id': sessionId } });

@@ -1,18 +1,32 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCRequest, type McpServer } from '@modelcontextprotocol/server';
-import type { Logger } from '../../ops/logging.ts';
-import { TOPICS, type Notifications } from '../../data/notifications.ts';
 import type { Store } from '../../data/engines/store.ts';
+import {
+  countSessions,
+  deleteSession,
+  deleteSessionsUnusedSince,
+  existingSessions,
+  findSession,
+  findSessionBinding,
+  insertSession,
+  rebindSession,
+  SESSION_COLUMNS,
+  touchSession,
+  type SessionBindingRow,
+  type SessionColumn,
+} from '../../data/mcp-sessions.ts';
+import { TOPICS, type Notifications } from '../../data/notifications.ts';
+import type { Principal } from '../../domain/principal.ts';
+import type { Logger } from '../../ops/logging.ts';
 import { LruCache } from '../../util/lru-cache.ts';
-import { toAuthInfo, type Principal } from '../principal.ts';
+import { toAuthInfo } from '../auth-info.ts';
 import type { ServerFactory } from '../server-factory.ts';
-import { SessionTransport } from './streamable-transport.ts';
+import { SseTransport } from './sse-transport.ts';
+import { StreamableTransport } from './streamable-transport.ts';
 
-/** A session held in this process: its transport, its server, and who it is bound to. */
-export interface LiveSession {
+interface SessionState {
   id: string;
   idHash: string;
-  transport: SessionTransport;
   server: McpServer;
   binding: Principal;
   protocolVersion: string;
@@ -26,23 +40,21 @@ export interface LiveSession {
   rebind(principal: Principal): Promise<void>;
 }
 
-interface SessionRow {
-  id_hash: string;
-  user_id: string;
-  client_id: string;
-  principal_kind: 'oauth' | 'pat';
-  grant_id: string | null;
-  pat_id: string | null;
-  scopes: string;
-  token_expires_at: number;
-  protocol_version: string;
-  transport: string;
-  initialize_request: string;
-  created_at: number;
-  last_used_at: number;
+/** A Streamable HTTP session (2025-03-26 … 2025-11-25 and 2024-11-05 clients on /mcp): rebuilt anywhere from its record. */
+export interface StreamableSession extends SessionState {
+  kind: 'streamable';
+  transport: StreamableTransport;
 }
 
-export interface SessionManagerOptions {
+/** An old HTTP+SSE session (/sse + /messages): it lives as long as its stream, on the instance that holds it. */
+export interface SseSession extends SessionState {
+  kind: 'sse';
+  transport: SseTransport;
+}
+
+export type LiveSession = StreamableSession | SseSession;
+
+export interface SessionRegistryOptions {
   store: Store;
   buildServer: ServerFactory;
   resource: string;
@@ -59,16 +71,15 @@ export interface SessionManagerOptions {
    * rebind made on any instance holds on the very next request everywhere.
    */
   confirmEveryMs: number;
+  /** Whether a held binding's access was revoked (held streams end when it is). */
+  isLive(principal: Principal): Promise<boolean>;
   /** Told how long each ended session waited for its calls in flight. */
   onDrained?: (seconds: number) => void;
-  /** Tells other instances when sessions end here, and hears when they do, so holders let go at once. */
-  notifications?: Notifications;
+  /** Ends made by any use case, here or on another instance. */
+  notifications: Notifications;
 }
 
-type SessionColumn = 'user_id' | 'client_id' | 'grant_id' | 'pat_id';
-/** What confirming a held session reads: its binding and last use, not the stored initialize. */
-const BINDING_COLUMNS = 'user_id, client_id, principal_kind, grant_id, pat_id, scopes, token_expires_at, last_used_at';
-const BINDING_FIELD = { user_id: 'userId', client_id: 'clientId', grant_id: 'grantId', pat_id: 'patId' } as const;
+const BINDING_FIELD = { user_id: 'userId', client_id: 'clientId', grant_id: 'grantId', pat_id: 'patId', token_id: 'tokenId' } as const;
 
 export function hashSessionId(id: string): string {
   return createHash('sha256').update(id).digest('hex');
@@ -78,109 +89,108 @@ export function negotiatedVersion(requested: unknown): string {
   return typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
 }
 
-function bindingOf(row: SessionRow): Principal {
+function bindingOf(row: SessionBindingRow): Principal {
   return {
-    kind: row.principal_kind,
+    kind: row.principal_kind === 'pat' ? 'pat' : 'oauth',
     userId: row.user_id,
     clientId: row.client_id,
     scopes: row.scopes.split(' ').filter(Boolean),
-    expiresAt: row.token_expires_at,
+    expiresAt: Number(row.token_expires_at),
     ...(row.grant_id ? { grantId: row.grant_id } : {}),
     ...(row.pat_id ? { patId: row.pat_id } : {}),
+    ...(row.token_id ? { tokenId: row.token_id } : {}),
   };
 }
 
 /**
- * Legacy MCP sessions that outlive processes. The Store holds each session's
- * record; this process holds live transports in a bounded LRU with idle
- * eviction. A request for a session this process does not hold (after a
- * restart, an eviction, or on another instance) rebuilds it from the record
- * by replaying the stored initialize into a fresh transport with the same id.
+ * Every legacy MCP session, of both transports, in one place. The Store holds
+ * each session's record; this process holds live transports. Streamable HTTP
+ * sessions sit in a bounded LRU with idle eviction, and a request for one
+ * this process does not hold (after a restart, an eviction, or on another
+ * instance) rebuilds it by replaying the stored initialize into a fresh
+ * transport with the same id. HTTP+SSE sessions live as long as their stream.
+ *
+ * Whatever ends sessions (a DELETE, an administrator, a revocation, here or
+ * on another instance) reaches both kinds through the Store's notifications;
+ * held streams are also checked against the Store every few seconds, so one
+ * ended by a process that could not notify (the CLI on SQLite) closes too.
  */
-export class SessionManager {
-  private readonly live: LruCache<string, LiveSession>;
-  private readonly rebuilding = new Map<string, Promise<LiveSession | undefined>>();
+export class SessionRegistry {
+  private readonly live: LruCache<string, StreamableSession>;
+  private readonly sse = new Map<string, SseSession>();
+  private readonly rebuilding = new Map<string, Promise<StreamableSession | undefined>>();
+  private readonly draining = new Set<StreamableSession>();
   private readonly hashes: LruCache<string, string>;
-  private readonly sweeper: ReturnType<typeof setInterval>;
+  private readonly timers: ReturnType<typeof setInterval>[];
+  private reconciling = false;
   /** Counters for /metrics and tests. */
   readonly stats = { created: 0, rebuilt: 0, evicted: 0, ended: 0 };
 
-  constructor(private readonly options: SessionManagerOptions) {
+  constructor(private readonly options: SessionRegistryOptions) {
     this.live = new LruCache(options.cacheSize, (_hash, session) => this.evict(session));
     this.hashes = new LruCache(options.cacheSize);
-    this.sweeper = setInterval(() => this.evictIdle(), Math.min(60_000, Math.max(1000, options.idleTtlMs / 4)));
-    this.sweeper.unref();
-    const notifications = options.notifications;
-    notifications?.on(TOPICS.sessionEnded, ({ idHash }) => {
-      const session = idHash ? this.live.peek(idHash) : undefined;
-      if (session && !session.closing) this.closeGracefully(session);
+    const evictEvery = Math.min(60_000, Math.max(1000, options.idleTtlMs / 4));
+    const reconcileEvery = Math.min(5000, Math.max(1000, options.confirmEveryMs));
+    this.timers = [setInterval(() => this.evictIdle(), evictEvery), setInterval(() => void this.reconcileStreams(), reconcileEvery)];
+    for (const timer of this.timers) timer.unref();
+    const { notifications } = options;
+    notifications.on(TOPICS.sessionEnded, ({ idHash }) => {
+      const session = idHash ? this.held(idHash) : undefined;
+      if (session) this.closeGracefully(session);
     });
-    notifications?.on(TOPICS.sessionsEnded, ({ column, value }) => {
-      if (column && value && Object.hasOwn(BINDING_FIELD, column)) this.forgetWhere(column as SessionColumn, value);
+    notifications.on(TOPICS.sessionsEnded, ({ column, value }) => {
+      if (column && value && (SESSION_COLUMNS as readonly string[]).includes(column)) this.dropWhere(column as SessionColumn, value);
     });
   }
 
   get liveCount(): number {
-    return this.live.size;
+    return this.live.size + this.sse.size;
   }
 
-  async storedCount(): Promise<number> {
-    const row = await this.options.store.get<{ n: number }>('SELECT COUNT(*) AS n FROM mcp_sessions');
-    return Number(row?.n ?? 0);
+  storedCount(): Promise<number> {
+    return countSessions(this.options.store);
   }
 
-  /** Opens a session for an authenticated `initialize`. */
-  async create(initialize: JSONRPCRequest, principal: Principal): Promise<LiveSession> {
+  /** Opens a Streamable HTTP session for an authenticated `initialize`. */
+  async create(initialize: JSONRPCRequest, principal: Principal): Promise<StreamableSession> {
     const id = randomBytes(32).toString('base64url');
     const idHash = hashSessionId(id);
-    const now = Date.now();
     const protocolVersion = negotiatedVersion((initialize.params as { protocolVersion?: unknown } | undefined)?.protocolVersion);
-    await this.options.store.run(
-      `INSERT INTO mcp_sessions (id_hash, user_id, client_id, principal_kind, grant_id, pat_id, scopes, token_expires_at,
-         protocol_version, transport, initialize_request, created_at, last_used_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        idHash,
-        principal.userId,
-        principal.clientId,
-        principal.kind,
-        principal.grantId ?? null,
-        principal.patId ?? null,
-        principal.scopes.join(' '),
-        principal.expiresAt,
-        protocolVersion,
-        'streamable',
-        JSON.stringify(initialize),
-        now,
-        now,
-      ],
-    );
-    const session = await this.open(id, idHash, principal, protocolVersion);
+    await insertSession(this.options.store, this.record(idHash, principal, protocolVersion, 'streamable', JSON.stringify(initialize)));
+    const session = await this.openStreamable(id, idHash, principal, protocolVersion);
+    this.stats.created++;
+    return session;
+  }
+
+  /** Opens an HTTP+SSE session for an authenticated GET /sse; it ends when its stream does. */
+  async openSse(principal: Principal): Promise<SseSession> {
+    const id = randomBytes(32).toString('base64url');
+    const idHash = hashSessionId(id);
+    const protocolVersion = '2024-11-05';
+    const transport = new SseTransport(id, this.options.keepAliveMs);
+    const server = this.options.buildServer({ era: 'legacy', protocolVersion, inSession: true });
+    await server.connect(transport);
+    await insertSession(this.options.store, this.record(idHash, principal, protocolVersion, 'sse', '{}'));
+    const session = this.newSession<SseSession>({ kind: 'sse', transport, id, idHash, server, binding: principal, protocolVersion });
+    this.sse.set(idHash, session);
+    transport.stream.onClose(() => {
+      session.closing = true;
+      if (this.sse.get(idHash) === session) this.sse.delete(idHash);
+      void server.close().catch(() => {});
+      void deleteSession(this.options.store, idHash).catch(() => {});
+    });
     this.stats.created++;
     return session;
   }
 
   /**
-   * The session with this id, from memory or rebuilt from the Store, or
-   * undefined when no such session exists (never did, ended, or expired).
+   * The Streamable HTTP session with this id, from memory or rebuilt from the
+   * Store, or undefined when no such session exists (never did, ended, or expired).
    */
-  async find(id: string): Promise<LiveSession | undefined> {
+  async find(id: string): Promise<StreamableSession | undefined> {
     const idHash = this.hashOf(id);
     const cached = this.live.get(idHash);
-    if (cached) {
-      if (cached.closing) return undefined;
-      if (Date.now() - cached.confirmedAt < this.options.confirmEveryMs) return this.touch(cached);
-      const row = await this.loadRow(idHash, BINDING_COLUMNS);
-      if (!row) {
-        // Ended elsewhere (DELETE on another instance, an administrator, a revoked
-        // client): calls already running here still finish, as after a DELETE here.
-        this.closeGracefully(cached);
-        return undefined;
-      }
-      cached.binding = bindingOf(row);
-      cached.confirmedAt = Date.now();
-      return this.touch(cached);
-    }
+    if (cached) return this.confirmed(cached);
     let pending = this.rebuilding.get(idHash);
     if (!pending) {
       pending = this.rebuild(id, idHash).finally(() => this.rebuilding.delete(idHash));
@@ -190,13 +200,10 @@ export class SessionManager {
     return session ? this.touch(session) : undefined;
   }
 
-  /** A fresh bearer for the same principal renews what the session is bound to. */
-  async rebind(session: LiveSession, principal: Principal): Promise<void> {
-    session.binding = principal;
-    await this.options.store.run(
-      'UPDATE mcp_sessions SET scopes = ?, token_expires_at = ?, grant_id = ?, pat_id = ? WHERE id_hash = ?',
-      [principal.scopes.join(' '), principal.expiresAt, principal.grantId ?? null, principal.patId ?? null, session.idHash],
-    );
+  /** The HTTP+SSE session with this id, held by this process (its stream is here), or undefined. */
+  async findSse(id: string): Promise<SseSession | undefined> {
+    const session = this.sse.get(this.hashOf(id));
+    return session ? this.confirmed(session) : undefined;
   }
 
   /**
@@ -208,85 +215,97 @@ export class SessionManager {
   async end(session: LiveSession): Promise<void> {
     if (session.closing) return;
     session.closing = true;
-    await this.options.store.run('DELETE FROM mcp_sessions WHERE id_hash = ?', [session.idHash]);
-    this.stats.ended++;
-    // Another instance holding this session lets its calls finish the same way.
-    await this.options.notifications?.publish(TOPICS.sessionEnded, { idHash: session.idHash });
-    this.closeGracefully(session);
-  }
-
-  /** Ends every session matching a condition in the Store (an administrator, a revoked client or grant). */
-  async endWhere(column: SessionColumn, value: string): Promise<number> {
-    const { changes } = await this.options.store.run(`DELETE FROM mcp_sessions WHERE ${column} = ?`, [value]);
-    await this.options.notifications?.publish(TOPICS.sessionsEnded, { column, value });
-    this.forgetWhere(column, value);
-    return changes;
+    await this.endByHash(session.idHash);
   }
 
   /** Ends one session by its stored hash (an administrator sees hashes, never session ids). */
   async endByHash(idHash: string): Promise<boolean> {
-    const { changes } = await this.options.store.run('DELETE FROM mcp_sessions WHERE id_hash = ?', [idHash]);
-    const session = this.live.peek(idHash);
-    if (session) this.forget(session);
-    if (changes === 1) {
-      this.stats.ended++;
-      await this.options.notifications?.publish(TOPICS.sessionEnded, { idHash });
-    }
-    return changes === 1;
+    const ended = await deleteSession(this.options.store, idHash);
+    if (ended) this.stats.ended++;
+    await this.options.notifications.publish(TOPICS.sessionEnded, { idHash });
+    return ended;
   }
 
   /** Drops sessions nobody has used for longer than the maximum age from the Store. */
-  async pruneStored(): Promise<number> {
-    const { changes } = await this.options.store.run('DELETE FROM mcp_sessions WHERE last_used_at < ?', [Date.now() - this.options.maxAgeMs]);
-    return changes;
+  pruneStored(): Promise<number> {
+    return deleteSessionsUnusedSince(this.options.store, Date.now() - this.options.maxAgeMs);
   }
 
-  /** Ends every standalone GET stream, so clients reconnect (elsewhere, when this process is stopping). */
+  /** Ends every event stream, so clients reconnect (elsewhere, when this process is stopping). */
   closeStreams(): void {
     for (const session of this.live.values()) session.transport.closeStandaloneStream();
+    for (const session of this.sse.values()) void session.transport.close();
   }
 
-  /** Closes every live transport (process shutdown); the records stay, so sessions resume elsewhere. */
+  /** Closes every live transport (process shutdown); Streamable HTTP records stay, so sessions resume elsewhere. */
   async closeAll(graceMs: number): Promise<void> {
-    clearInterval(this.sweeper);
+    for (const timer of this.timers) clearInterval(timer);
     const sessions = [...this.live.values()];
     await Promise.all(sessions.map((session) => session.transport.drain(graceMs)));
-    for (const session of sessions) this.forget(session);
+    for (const session of [...sessions, ...this.sse.values()]) this.drop(session);
   }
 
-  private async open(id: string, idHash: string, binding: Principal, protocolVersion: string): Promise<LiveSession> {
-    const transport = new SessionTransport(id, this.options.keepAliveMs);
-    const server = this.options.buildServer({ era: 'legacy', protocolVersion, inSession: true });
-    await server.connect(transport);
+  /** A held session of either kind; renewing its binding writes the Store too. */
+  private newSession<S extends LiveSession>(fields: Pick<S, 'kind' | 'transport' | 'id' | 'idHash' | 'server' | 'binding' | 'protocolVersion'>): S {
     const now = Date.now();
-    const session: LiveSession = {
-      id,
-      idHash,
-      transport,
-      server,
-      binding,
-      protocolVersion,
+    const session = {
+      ...fields,
       lastUsed: now,
       confirmedAt: now,
       persistedUseAt: now,
       closing: false,
-      rebind: (principal) => this.rebind(session, principal),
+      rebind: async (principal: Principal) => {
+        session.binding = principal;
+        await rebindSession(this.options.store, session.idHash, {
+          scopes: principal.scopes,
+          tokenExpiresAt: principal.expiresAt,
+          grantId: principal.grantId ?? null,
+          patId: principal.patId ?? null,
+          tokenId: principal.tokenId ?? null,
+        });
+      },
+    } as S;
+    return session;
+  }
+
+  private record(idHash: string, principal: Principal, protocolVersion: string, transport: 'streamable' | 'sse', initializeRequest: string) {
+    return {
+      idHash,
+      userId: principal.userId,
+      clientId: principal.clientId,
+      kind: principal.kind,
+      grantId: principal.grantId ?? null,
+      patId: principal.patId ?? null,
+      tokenId: principal.tokenId ?? null,
+      scopes: principal.scopes,
+      tokenExpiresAt: principal.expiresAt,
+      protocolVersion,
+      transport,
+      initializeRequest,
+      now: Date.now(),
     };
+  }
+
+  private async openStreamable(id: string, idHash: string, binding: Principal, protocolVersion: string): Promise<StreamableSession> {
+    const transport = new StreamableTransport(id, this.options.keepAliveMs);
+    const server = this.options.buildServer({ era: 'legacy', protocolVersion, inSession: true });
+    await server.connect(transport);
+    const session = this.newSession<StreamableSession>({ kind: 'streamable', transport, id, idHash, server, binding, protocolVersion });
     this.live.set(idHash, session);
     return session;
   }
 
-  private async rebuild(id: string, idHash: string): Promise<LiveSession | undefined> {
-    const row = await this.loadRow(idHash);
+  private async rebuild(id: string, idHash: string): Promise<StreamableSession | undefined> {
+    const row = await findSession(this.options.store, idHash);
     // Old HTTP+SSE sessions live and die with their stream; only Streamable HTTP ones come back.
-    if (!row || row.transport !== 'streamable') return undefined;
+    if (!row || row.transport !== 'streamable' || this.expired(row)) return undefined;
     const started = performance.now();
     const binding = bindingOf(row);
-    const session = await this.open(id, idHash, binding, row.protocol_version);
+    const session = await this.openStreamable(id, idHash, binding, row.protocol_version);
     try {
       await session.transport.replayInitialize(JSON.parse(row.initialize_request) as JSONRPCRequest, toAuthInfo(binding, this.options.resource));
     } catch (error) {
-      this.forget(session);
+      this.drop(session);
       throw error;
     }
     this.stats.rebuilt++;
@@ -294,10 +313,29 @@ export class SessionManager {
     return session;
   }
 
-  private async loadRow(idHash: string, columns = '*'): Promise<SessionRow | undefined> {
-    const row = await this.options.store.get<SessionRow>(`SELECT ${columns} FROM mcp_sessions WHERE id_hash = ?`, [idHash]);
-    if (row && row.last_used_at < Date.now() - this.options.maxAgeMs) return undefined;
-    return row;
+  /** A held session, re-read from the Store when it has not been for `confirmEveryMs`: ended or rebound elsewhere? */
+  private async confirmed<S extends LiveSession>(session: S): Promise<S | undefined> {
+    if (session.closing) return undefined;
+    if (Date.now() - session.confirmedAt >= this.options.confirmEveryMs) {
+      const row = await findSessionBinding(this.options.store, session.idHash);
+      if (!row || this.expired(row)) {
+        // Ended elsewhere (DELETE on another instance, an administrator, a
+        // revocation): calls already running here still finish, as after a DELETE here.
+        this.closeGracefully(session);
+        return undefined;
+      }
+      session.binding = bindingOf(row);
+      session.confirmedAt = Date.now();
+    }
+    return this.touch(session);
+  }
+
+  private expired(row: { last_used_at: number }): boolean {
+    return Number(row.last_used_at) < Date.now() - this.options.maxAgeMs;
+  }
+
+  private held(idHash: string): LiveSession | undefined {
+    return this.live.peek(idHash) ?? this.sse.get(idHash);
   }
 
   /** Hashing every request's session id showed in the profile; ids of live sessions are hashed once. */
@@ -310,54 +348,86 @@ export class SessionManager {
     return idHash;
   }
 
-  private touch(session: LiveSession): LiveSession {
+  private touch<S extends LiveSession>(session: S): S {
     const now = Date.now();
     session.lastUsed = now;
     if (now - session.persistedUseAt > 60_000) {
       session.persistedUseAt = now;
-      void this.options.store.run('UPDATE mcp_sessions SET last_used_at = ? WHERE id_hash = ?', [now, session.idHash]).catch(() => {});
+      void touchSession(this.options.store, session.idHash, now).catch(() => {});
     }
     return session;
+  }
+
+  /**
+   * Sessions holding a stream open get no request that would notice they
+   * ended: every few seconds, those whose record is gone, or whose access was
+   * revoked, are closed.
+   */
+  private async reconcileStreams(): Promise<void> {
+    if (this.reconciling) return;
+    const holding = [...this.sse.values(), ...[...this.live.values()].filter((session) => session.transport.holdsStream)].filter((session) => !session.closing);
+    if (holding.length === 0) return;
+    this.reconciling = true;
+    try {
+      const existing = await existingSessions(this.options.store, holding.map((session) => session.idHash));
+      for (const session of holding) {
+        if (!existing.has(session.idHash) || !(await this.options.isLive(session.binding))) this.drop(session);
+      }
+    } catch {
+      // The Store did not answer: try again next time.
+    } finally {
+      this.reconciling = false;
+    }
   }
 
   private evictIdle(): void {
     const cutoff = Date.now() - this.options.idleTtlMs;
     for (const [, session] of [...this.live.entriesOldestFirst()]) {
       if (session.lastUsed >= cutoff) break;
-      if (session.transport.callsInFlight > 0) continue;
+      if (session.transport.callsInFlight > 0 || session.transport.holdsStream) continue;
       this.live.delete(session.idHash);
       this.evict(session);
     }
   }
 
   /** Leaves memory but keeps the record: the next request rebuilds it. */
-  private evict(session: LiveSession): void {
+  private evict(session: StreamableSession): void {
     this.stats.evicted++;
     void session.transport.close().then(() => session.server.close()).catch(() => {});
   }
 
   /** New requests get 404 at once; calls in flight finish (bounded by the grace period), then it closes. */
   private closeGracefully(session: LiveSession): void {
+    if (session.kind === 'sse') return this.drop(session);
+    if (this.draining.has(session)) return;
+    this.draining.add(session);
     session.closing = true;
     const started = performance.now();
     void session.transport
       .drain(this.options.deleteGraceMs)
       .then(() => {
         this.options.onDrained?.((performance.now() - started) / 1000);
-        this.forget(session);
+        this.draining.delete(session);
+        this.drop(session);
       })
       .catch(() => {});
   }
 
-  private forgetWhere(column: SessionColumn, value: string): void {
+  /** Sessions bound to this person, client, grant or token were ended: close them now, both transports. */
+  private dropWhere(column: SessionColumn, value: string): void {
     const field = BINDING_FIELD[column];
-    for (const [, session] of [...this.live.entriesOldestFirst()]) {
-      if (session.binding[field] === value) this.forget(session);
+    for (const session of [...this.live.values(), ...this.sse.values()]) {
+      if (session.binding[field] === value) this.drop(session);
     }
   }
 
-  private forget(session: LiveSession): void {
+  private drop(session: LiveSession): void {
     session.closing = true;
+    if (session.kind === 'sse') {
+      if (this.sse.get(session.idHash) === session) this.sse.delete(session.idHash);
+      void session.transport.close().catch(() => {});
+      return;
+    }
     if (this.live.peek(session.idHash) === session) this.live.delete(session.idHash);
     void session.transport.close().then(() => session.server.close()).catch(() => {});
   }

@@ -10,7 +10,7 @@ import {
   type Transport,
   type TransportSendOptions,
 } from '@modelcontextprotocol/server';
-import type { Answer } from '../../web/web-response.ts';
+import type { Answer } from '../answer.ts';
 import { SSE_HEADERS, SseStream } from './sse-stream.ts';
 
 /**
@@ -52,7 +52,7 @@ export interface PostedMessages {
  * JSON or only a stream, and closes in-flight streams when a DELETE arrives;
  * real clients do both, so Gatehouse owns this one piece.
  */
-export class SessionTransport implements Transport {
+export class StreamableTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void;
@@ -76,6 +76,11 @@ export class SessionTransport implements Transport {
 
   get callsInFlight(): number {
     return this.inFlight;
+  }
+
+  /** Whether the client holds the standalone GET stream open. */
+  get holdsStream(): boolean {
+    return this.standalone !== undefined;
   }
 
   /** Delivers POSTed messages to the server and resolves with the HTTP answer. */

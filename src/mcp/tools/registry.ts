@@ -16,14 +16,21 @@ import {
   type ToolAnnotations,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import type { Described } from '../../domain/directory.ts';
+import type { PersonalNotes } from '../../domain/notes.ts';
+import type { Principal } from '../../domain/principal.ts';
 import { BASE_SCOPE } from '../../domain/scopes.ts';
-import type { Store } from '../../data/engines/store.ts';
-import type { Principal } from '../principal.ts';
+import type { Logger } from '../../ops/logging.ts';
 
 /** Tool names every client accepts: one name outside this pattern breaks a whole Claude.ai connector. */
 export const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
-/** What a tool knows about the call it is serving. */
+/**
+ * What a tool knows about the call it is serving, and all it can reach: the
+ * person and client it acts for, that person's notes, a logger, and the
+ * SDK's request context. Never the Store: a tool module cannot read other
+ * people's data or the server's keys.
+ */
 export interface ToolContext {
   principal: Principal;
   era: 'legacy' | 'modern';
@@ -33,10 +40,22 @@ export interface ToolContext {
   inSession: boolean;
   /** What the client declared: at initialize (legacy) or in the request envelope (modern). */
   client: { capabilities: ClientCapabilities | undefined; info: Implementation | undefined };
-  store: Store;
+  /** The person and client app this call acts for, in words (looked up when asked). */
+  who(): Promise<Described>;
+  /** The person's own notes. */
+  notes: PersonalNotes;
+  /** Lines written here carry the request id, like every other log line of the request. */
+  logger: Logger;
   signal: AbortSignal;
   /** The SDK's own request context: progress, logging, sampling, elicitation. */
   sdk: ServerContext;
+}
+
+/** What the server gives tools, per principal; see ToolContext. */
+export interface ToolServices {
+  describe(principal: Principal): Promise<Described>;
+  notesOf(userId: string): PersonalNotes;
+  logger: Logger;
 }
 
 export type ToolAnswer = CallToolResult | InputRequiredResult;
@@ -86,7 +105,7 @@ export interface InstanceContext {
   era: 'legacy' | 'modern';
   protocolVersion?: string;
   inSession: boolean;
-  store: Store;
+  services: ToolServices;
   principalOf(ctx: ServerContext): Principal | undefined;
 }
 
@@ -169,6 +188,16 @@ export class ToolRegistry {
     return tool ? (tool.scopes ?? [BASE_SCOPE]) : undefined;
   }
 
+  /** Every scope some tool here needs: what a client asks for to use them all after one consent. */
+  allScopes(): string[] {
+    return [...new Set([BASE_SCOPE, ...[...this.tools.values()].flatMap((tool) => tool.scopes ?? [])])];
+  }
+
+  /** Whether a tool by this name is served (so only known names become metric labels). */
+  has(name: string): boolean {
+    return this.tools.has(name);
+  }
+
   /**
    * The server's `requestState` hook: a state stands when one module's
    * verifier accepts it (each can only accept what it sealed itself). Without
@@ -213,13 +242,16 @@ export class ToolRegistry {
       const parsed = (tool.inputSchema ?? EMPTY_INPUT).safeParse(args ?? {});
       if (!parsed.success) return toolError(`Input validation error: Invalid arguments for tool ${name}: ${z.prettifyError(parsed.error)}`);
       try {
+        const { services } = instance;
         const result = await tool.run(parsed.data as never, {
           principal,
           era: instance.era,
           ...(instance.protocolVersion ? { protocolVersion: instance.protocolVersion } : {}),
           inSession: instance.inSession,
           client: { capabilities: server.getClientCapabilities(), info: server.getClientVersion() },
-          store: instance.store,
+          who: () => services.describe(principal),
+          notes: services.notesOf(principal.userId),
+          logger: services.logger,
           signal: sdk.mcpReq.signal,
           sdk,
         });

@@ -1,7 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
-import { toUser, type User } from '../../domain/accounts.ts';
+import {
+  deleteAdminSession,
+  deleteExpiredAdminSessions,
+  findAdminSession,
+  insertAdminSession,
+  setFlash,
+} from '../../data/admin-sessions.ts';
 import type { Store } from '../../data/engines/store.ts';
+import type { User } from '../../data/users.ts';
 
 export interface SignedIn {
   /** The hash of the session id: what CSRF tokens are bound to and the Store keys on. */
@@ -34,25 +41,16 @@ export class AdminSessions {
     const id = ctx.cookies.get(this.cookieName);
     if (!id) return undefined;
     const sessionHash = hashOf(id);
-    const row = await this.store.get<Parameters<typeof toUser>[0] & { flash: string | null }>(
-      `SELECT u.*, s.flash FROM admin_sessions s JOIN users u ON u.id = s.user_id
-       WHERE s.id_hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL`,
-      [sessionHash, Date.now()],
-    );
-    if (!row) return undefined;
-    if (row.flash !== null) await this.store.run('UPDATE admin_sessions SET flash = NULL WHERE id_hash = ?', [sessionHash]);
-    return { sessionHash, user: toUser(row), flash: row.flash };
+    const found = await findAdminSession(this.store, sessionHash, Date.now());
+    if (!found) return undefined;
+    if (found.flash !== null) await setFlash(this.store, sessionHash, null);
+    return { sessionHash, user: found.user, flash: found.flash };
   }
 
   async start(ctx: Context, userId: string): Promise<void> {
     const id = randomBytes(32).toString('base64url');
     const now = Date.now();
-    await this.store.run('INSERT INTO admin_sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)', [
-      hashOf(id),
-      userId,
-      now,
-      now + this.options.ttlMs,
-    ]);
+    await insertAdminSession(this.store, { idHash: hashOf(id), userId, now, expiresAt: now + this.options.ttlMs });
     ctx.cookies.set(this.cookieName, id, {
       httpOnly: true,
       sameSite: 'lax',
@@ -65,21 +63,15 @@ export class AdminSessions {
   }
 
   async end(ctx: Context, sessionHash: string): Promise<void> {
-    await this.store.run('DELETE FROM admin_sessions WHERE id_hash = ?', [sessionHash]);
+    await deleteAdminSession(this.store, sessionHash);
     ctx.cookies.set(this.cookieName, null, { path: '/', secure: this.options.secure, signed: false, overwrite: true });
   }
 
-  /** Signs a person out everywhere (disabled, password reset). */
-  async endAllFor(userId: string): Promise<void> {
-    await this.store.run('DELETE FROM admin_sessions WHERE user_id = ?', [userId]);
-  }
-
   async setFlash(sessionHash: string, message: string): Promise<void> {
-    await this.store.run('UPDATE admin_sessions SET flash = ? WHERE id_hash = ?', [message, sessionHash]);
+    await setFlash(this.store, sessionHash, message);
   }
 
-  async pruneExpired(): Promise<number> {
-    const { changes } = await this.store.run('DELETE FROM admin_sessions WHERE expires_at <= ?', [Date.now()]);
-    return changes;
+  pruneExpired(): Promise<number> {
+    return deleteExpiredAdminSessions(this.store, Date.now());
   }
 }

@@ -21,10 +21,15 @@ export function fromOurOrigin(ctx: Context, issuer: string): boolean {
 
 const PLACEHOLDER_ORIGIN = 'http://gatehouse.invalid';
 
-/** `next` when it is a path on this server (never `//host`, `/\host` or a URL), else undefined. */
+/**
+ * `next` when it is a path on this server, else undefined. The path is judged
+ * after normalisation, as the browser will follow it: `/..//host`, `/.//host`
+ * and `/%2e%2e//host` all become `//host`, another site.
+ */
 export function localPath(next: unknown): string | undefined {
-  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || /[\\\u0000-\u001f\u007f]/.test(next)) return undefined;
+  if (typeof next !== 'string' || !next.startsWith('/') || /[\\\u0000-\u001f\u007f]/.test(next)) return undefined;
   const url = URL.parse(next, PLACEHOLDER_ORIGIN);
   if (!url || url.origin !== PLACEHOLDER_ORIGIN) return undefined;
-  return `${url.pathname}${url.search}`;
+  const path = `${url.pathname}${url.search}`;
+  return path.startsWith('/') && !path.startsWith('//') ? path : undefined;
 }

@@ -7,16 +7,16 @@ import type { Csrf } from '../csrf.ts';
 import type { Handlers } from '../handlers.ts';
 import { sendMessage, sendView } from '../views.ts';
 import type { Store } from '../../data/engines/store.ts';
-import { findUserById, verifyLogin } from '../../domain/accounts.ts';
-import { rememberConsent } from '../../oauth/remembered-consent.ts';
+import { findUserById } from '../../domain/accounts.ts';
+import { refusalMessage, type PasswordSignIn } from '../../domain/sign-in.ts';
+import { rememberConsent } from '../../data/remembered-consents.ts';
 import { describeScope, RESOURCE_SCOPE_NAMES } from '../../domain/scopes.ts';
 
 interface Deps {
   provider: Provider;
   store: Store;
   csrf: Csrf;
-  /** Told of each refused sign-in (`password` or `locked`), for metrics. */
-  onLoginFailure?: (reason: 'password' | 'locked') => void;
+  signIn: PasswordSignIn;
 }
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -33,7 +33,7 @@ const OIDC_SCOPE_DESCRIPTIONS: Record<string, string> = {
  * only finds the interaction when this browser holds its cookie, so a page on
  * another site can neither submit these forms nor complete someone's flow.
  */
-export function interactionHandlers({ provider, store, csrf, onLoginFailure }: Deps): Handlers {
+export function interactionHandlers({ provider, store, csrf, signIn }: Deps): Handlers {
 
   async function details(ctx: Context, uid: string): Promise<Interaction | undefined> {
     try {
@@ -127,18 +127,12 @@ export function interactionHandlers({ provider, store, csrf, onLoginFailure }: D
     const client = await clientOf(interaction);
     const clientName = client.clientName || client.clientId;
     const email = (form.email ?? '').trim();
-    const result = await verifyLogin(store, email, form.password ?? '');
+    const result = await signIn.attempt({ email, password: form.password ?? '', ip: ctx.ip, via: { client: client.clientId } });
     if (!result.ok) {
-      const locked = result.reason === 'locked';
-      onLoginFailure?.(locked ? 'locked' : 'password');
-      await audit(store, { event: locked ? 'login.locked' : 'login.failed', subject: email.toLowerCase(), ip: ctx.ip, detail: { client: client.clientId } });
-      if (locked) ctx.set('Retry-After', String(Math.ceil((result.retryAfterMs ?? 60_000) / 1000)));
-      const error = locked
-        ? `Too many attempts. Wait ${Math.max(1, Math.ceil((result.retryAfterMs ?? 60_000) / 60_000))} minute(s) and try again.`
-        : 'The email or password is not right.';
-      return renderLogin(ctx, interaction, clientName, { error, email }, locked ? 429 : 401);
+      const refused = refusalMessage(result);
+      if (refused.retryAfterSeconds) ctx.set('Retry-After', String(refused.retryAfterSeconds));
+      return renderLogin(ctx, interaction, clientName, { error: refused.message, email }, refused.status);
     }
-    await audit(store, { event: 'login.succeeded', actor: result.user.id, subject: result.user.id, ip: ctx.ip, detail: { client: client.clientId } });
     await finish(ctx, { login: { accountId: result.user.id } });
   }
 
@@ -169,7 +163,7 @@ export function interactionHandlers({ provider, store, csrf, onLoginFailure }: D
     const grantId = await grant.save();
 
     const scope = String(interaction.params.scope ?? '');
-    if (form.remember === 'yes') await rememberConsent(store, accountId, clientId, grantId, scope);
+    if (form.remember === 'yes') await rememberConsent(store, { userId: accountId, clientId, grantId, scope });
     await audit(store, { event: 'consent.granted', actor: accountId, subject: clientId, ip: ctx.ip, detail: { scope, remember: form.remember === 'yes', grant: grantId } });
     await finish(ctx, { consent: { grantId } });
   }

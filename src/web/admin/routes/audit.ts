@@ -1,6 +1,6 @@
 import { AUDIT_EVENTS } from '../../../data/audit-log.ts';
 import type { Store } from '../../../data/engines/store.ts';
-import { auditPage, parseUtc } from '../../../data/audit-queries.ts';
+import { auditPage, parseUtc } from '../../../data/audit-log.ts';
 import type { Handlers } from '../../handlers.ts';
 import { HandlerSet } from '../../handler-set.ts';
 import type { Pages } from '../pages.ts';

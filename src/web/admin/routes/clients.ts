@@ -1,24 +1,26 @@
 import type { Context } from 'koa';
 import { audit } from '../../../data/audit-log.ts';
-import type { ClientKind } from '../../../data/client-index.ts';
-import { sendMessage } from '../../views.ts';
+import { recentAudit } from '../../../data/audit-log.ts';
+import { CLIENT_KINDS, clientPage, type ClientIndex, type ClientKind } from '../../../data/client-index.ts';
 import type { Store } from '../../../data/engines/store.ts';
-import type { Revocation } from '../../../domain/access.ts';
-import type { SignedIn } from '../admin-session.ts';
-import { ClientInputError, type ClientAdmin } from '../client-admin.ts';
-import { CLIENT_KINDS, clientDetail, clientPage } from '../../../data/client-queries.ts';
-import type { Handlers } from '../../handlers.ts';
-import { HandlerSet } from '../../handler-set.ts';
-import type { Pages } from '../pages.ts';
 import { pageRequest } from '../../../data/paging.ts';
+import type { Access } from '../../../domain/access.ts';
+import { deleteStaleClients } from '../../../domain/stale-clients.ts';
+import { ClientInputError, registerManualClient } from '../../../oauth/manual-clients.ts';
+import type Provider from 'oidc-provider';
+import { HandlerSet } from '../../handler-set.ts';
+import type { Handlers } from '../../handlers.ts';
+import { sendMessage } from '../../views.ts';
+import type { SignedIn } from '../admin-session.ts';
+import { clientDetail } from '../client-detail.ts';
+import type { Pages } from '../pages.ts';
 import { localPath } from '../request-checks.ts';
-import { recentAudit } from '../../../data/audit-queries.ts';
 
 interface Deps {
   store: Store;
   pages: Pages;
-  clients: ClientAdmin;
-  revocation: Revocation;
+  access: Access;
+  registerManual: { store: Store; provider: Provider; clientIndex: ClientIndex };
 }
 
 export const CLIENTS_PER_PAGE = 50;
@@ -35,13 +37,13 @@ export function listLink(path: string, query: Record<string, string | undefined>
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
 /** The client list, detail, revoke, delete, manual registration and stale cleanup. */
-export function clientRoutes({ store, pages, clients, revocation }: Deps): Handlers {
+export function clientRoutes({ store, pages, access, registerManual }: Deps): Handlers {
   const handlers = new HandlerSet();
-  const actor = (ctx: Context) => (ctx.state.signedIn as SignedIn).user.id;
+  const by = (ctx: Context) => ({ actor: (ctx.state.signedIn as SignedIn).user.id, ip: ctx.ip });
 
   handlers.get('admin', (ctx) => ctx.redirect('/admin/clients'));
 
-  handlers.get('admin.clients', async (ctx, params) => {
+  handlers.get('admin.clients', async (ctx) => {
     const search = text(ctx.query.q).trim().slice(0, 200);
     const kind = CLIENT_KINDS.includes(ctx.query.kind as ClientKind) ? (ctx.query.kind as ClientKind) : undefined;
     const page = await clientPage(store, { search, kind }, pageRequest(ctx.query, CLIENTS_PER_PAGE));
@@ -64,13 +66,13 @@ export function clientRoutes({ store, pages, clients, revocation }: Deps): Handl
 
   handlers.get('admin.client.new', (ctx) => renderNew(ctx));
 
-  handlers.post('admin.clients', async (ctx, params) => {
+  handlers.post('admin.clients', async (ctx) => {
     const form = await pages.form(ctx);
     if (!form) return;
     try {
       const redirectUris = text(form.redirect_uris).split(/\s+/).filter(Boolean);
-      const created = await clients.registerManual({ name: text(form.name), redirectUris, confidential: form.type === 'confidential' });
-      await audit(store, { event: 'client.registered', actor: actor(ctx), subject: created.clientId, ip: ctx.ip, detail: { kind: 'manual', name: form.name } });
+      const created = await registerManualClient(registerManual, { name: text(form.name), redirectUris, confidential: form.type === 'confidential' });
+      await audit(store, { event: 'client.registered', ...by(ctx), subject: created.clientId, detail: { kind: 'manual', name: form.name } });
       // The secret exists only in this response: never stored in clear elsewhere, never shown again.
       pages.render(ctx, 'client-created', 'clients', { title: 'Client registered', name: form.name, created, redirectUris, clientPath }, 201);
     } catch (error) {
@@ -79,14 +81,14 @@ export function clientRoutes({ store, pages, clients, revocation }: Deps): Handl
     }
   });
 
-  handlers.post('admin.clients.cleanup', async (ctx, params) => {
+  handlers.post('admin.clients.cleanup', async (ctx) => {
     const form = await pages.form(ctx);
     if (!form) return;
     if (!pages.confirmed(ctx, form)) return;
     const days = Number(form.days);
     if (!Number.isInteger(days) || days < 1) return sendMessage(ctx, 400, 'That did not work', 'The retention must be a whole number of days.');
-    const deleted = await clients.cleanupStale(days);
-    await audit(store, { event: 'clients.cleaned', actor: actor(ctx), ip: ctx.ip, detail: { deleted, olderThanDays: days } });
+    const deleted = await deleteStaleClients(store, access, days, by(ctx));
+    await audit(store, { event: 'clients.cleaned', ...by(ctx), detail: { deleted, olderThanDays: days } });
     await pages.done(ctx, '/admin/policy', deleted === 1 ? 'Deleted 1 stale client.' : `Deleted ${deleted} stale clients.`);
   });
 
@@ -109,8 +111,7 @@ export function clientRoutes({ store, pages, clients, revocation }: Deps): Handl
     if (!form) return;
     if (!pages.confirmed(ctx, form)) return;
     const clientId = params.id!;
-    const { grants, sessions } = await clients.revoke(clientId);
-    await audit(store, { event: 'client.revoked', actor: actor(ctx), subject: clientId, ip: ctx.ip, detail: { grants, sessions } });
+    const { grants, sessions } = await access.revokeClient(clientId, by(ctx));
     await pages.done(ctx, clientPath(clientId), `Revoked everything the client held: ${grants} grant(s), ${sessions} session(s).`);
   });
 
@@ -118,18 +119,14 @@ export function clientRoutes({ store, pages, clients, revocation }: Deps): Handl
     const form = await pages.form(ctx);
     if (!form) return;
     if (!pages.confirmed(ctx, form)) return;
-    const clientId = params.id!;
-    const { grants, sessions } = await clients.delete(clientId);
-    await audit(store, { event: 'client.deleted', actor: actor(ctx), subject: clientId, ip: ctx.ip, detail: { grants, sessions } });
-    await pages.done(ctx, '/admin/clients', `Deleted client ${clientId}.`);
+    await access.deleteClient(params.id!, by(ctx));
+    await pages.done(ctx, '/admin/clients', `Deleted client ${params.id!}.`);
   });
 
   handlers.post('admin.grant.revoke', async (ctx, params) => {
     const form = await pages.form(ctx);
     if (!form) return;
-    const grantId = params.grantId!;
-    await revocation.revokeGrant(grantId);
-    await audit(store, { event: 'grant.revoked', actor: actor(ctx), subject: grantId, ip: ctx.ip });
+    await access.revokeGrant(params.grantId!, by(ctx));
     await pages.done(ctx, localPath(form.return_to) ?? '/admin/clients', 'Revoked the grant and every token issued under it.');
   });
 

@@ -3,7 +3,7 @@ import { audit } from '../../../data/audit-log.ts';
 import type { RegistrationPolicy, RegistrationPolicySettings } from '../../../domain/registration-policy.ts';
 import type { Store } from '../../../data/engines/store.ts';
 import type { SignedIn } from '../admin-session.ts';
-import { countStaleClients } from '../../../data/client-queries.ts';
+import { countStaleClients } from '../../../data/client-index.ts';
 import type { Handlers } from '../../handlers.ts';
 import { HandlerSet } from '../../handler-set.ts';
 import type { Pages } from '../pages.ts';

@@ -1,7 +1,7 @@
 import { audit } from '../../../data/audit-log.ts';
 import { findUserByEmail, findUserById } from '../../../domain/accounts.ts';
 import { sendMessage } from '../../views.ts';
-import type { SessionManager } from '../../../mcp/sessions/registry.ts';
+import type { SessionRegistry } from '../../../mcp/sessions/registry.ts';
 import type { Store } from '../../../data/engines/store.ts';
 import type { SignedIn } from '../admin-session.ts';
 import type { Handlers } from '../../handlers.ts';
@@ -9,13 +9,13 @@ import { HandlerSet } from '../../handler-set.ts';
 import type { Pages } from '../pages.ts';
 import { pageRequest } from '../../../data/paging.ts';
 import { localPath } from '../request-checks.ts';
-import { sessionPage } from '../../../data/session-queries.ts';
+import { sessionPage } from '../../../data/mcp-sessions.ts';
 import { clientPath, listLink } from './clients.ts';
 
 interface Deps {
   store: Store;
   pages: Pages;
-  sessions: SessionManager;
+  sessions: SessionRegistry;
 }
 
 const text = (value: unknown) => (typeof value === 'string' ? value.trim() : '');

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import { audit } from '../../../data/audit-log.ts';
-import { verifyLogin } from '../../../domain/accounts.ts';
+import type { Store } from '../../../data/engines/store.ts';
+import { refusalMessage, type PasswordSignIn } from '../../../domain/sign-in.ts';
 import { readForm } from '../../body.ts';
 import type { Csrf } from '../../csrf.ts';
 import { sendMessage, sendView } from '../../views.ts';
-import type { Store } from '../../../data/engines/store.ts';
 import type { AdminSessions } from '../admin-session.ts';
 import type { Handlers } from '../../handlers.ts';
 import { HandlerSet } from '../../handler-set.ts';
@@ -14,6 +14,7 @@ import { fromOurOrigin, localPath } from '../request-checks.ts';
 
 interface Deps {
   store: Store;
+  signIn: PasswordSignIn;
   sessions: AdminSessions;
   pages: Pages;
   csrf: Csrf;
@@ -25,7 +26,7 @@ interface Deps {
 const LOGIN_COOKIE = 'gh_login';
 
 /** /login and /logout for the admin and account pages: the same accounts and lockout as the OAuth sign-in. */
-export function signInRoutes({ store, sessions, pages, csrf, issuer, secureCookies }: Deps): Handlers {
+export function signInRoutes({ store, signIn, sessions, pages, csrf, issuer, secureCookies }: Deps): Handlers {
   const handlers = new HandlerSet();
 
   function loginNonce(ctx: Context): string {
@@ -61,18 +62,12 @@ export function signInRoutes({ store, sessions, pages, csrf, issuer, secureCooki
     if (!nonce || !csrf.verify(`login:${nonce}`, form.csrf)) return render(ctx, { next, error: 'This form expired. Try again.' }, 403);
 
     const email = (form.email ?? '').trim();
-    const result = await verifyLogin(store, email, form.password ?? '');
+    const result = await signIn.attempt({ email, password: form.password ?? '', ip: ctx.ip, via: { page: 'admin' } });
     if (!result.ok) {
-      const locked = result.reason === 'locked';
-      await audit(store, { event: locked ? 'login.locked' : 'login.failed', subject: email.toLowerCase(), ip: ctx.ip, detail: { page: 'admin' } });
-      const retryAfterMs = result.retryAfterMs ?? 60_000;
-      if (locked) ctx.set('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
-      const error = locked
-        ? `Too many attempts. Wait ${Math.max(1, Math.ceil(retryAfterMs / 60_000))} minute(s) and try again.`
-        : 'The email or password is not right.';
-      return render(ctx, { next, email, error }, locked ? 429 : 401);
+      const refused = refusalMessage(result);
+      if (refused.retryAfterSeconds) ctx.set('Retry-After', String(refused.retryAfterSeconds));
+      return render(ctx, { next, email, error: refused.message }, refused.status);
     }
-    await audit(store, { event: 'login.succeeded', actor: result.user.id, subject: result.user.id, ip: ctx.ip, detail: { page: 'admin' } });
     await sessions.start(ctx, result.user.id);
     ctx.cookies.set(LOGIN_COOKIE, null, { path: '/login', secure: secureCookies, signed: false, overwrite: true });
     ctx.status = 303;

@@ -1,35 +1,36 @@
 import type { Context } from 'koa';
-import { audit } from '../../../data/audit-log.ts';
-import { AccountError, findUserById, MIN_PASSWORD_LENGTH } from '../../../domain/accounts.ts';
-import { sendMessage } from '../../views.ts';
+import { recentAudit } from '../../../data/audit-log.ts';
 import type { Store } from '../../../data/engines/store.ts';
-import type { SignedIn } from '../admin-session.ts';
-import { recentAudit } from '../../../data/audit-queries.ts';
-import { grantsWhere } from '../../../data/client-queries.ts';
-import type { Handlers } from '../../handlers.ts';
+import { countSessions } from '../../../data/mcp-sessions.ts';
+import { grantsWhere } from '../../../data/oidc-models.ts';
+import { tokenPage } from '../../../data/personal-tokens.ts';
+import type { Access } from '../../../domain/access.ts';
+import { AccountError, addPerson, findUserById, listPeople, MIN_PASSWORD_LENGTH, resetPassword, setAdministrator } from '../../../domain/accounts.ts';
 import { HandlerSet } from '../../handler-set.ts';
+import type { Handlers } from '../../handlers.ts';
 import type { RouteName } from '../../routes.ts';
+import { sendMessage } from '../../views.ts';
+import type { SignedIn } from '../admin-session.ts';
 import type { Pages } from '../pages.ts';
-import { tokenPage } from '../../../data/token-queries.ts';
-import type { UserAdmin } from '../user-admin.ts';
 import { clientPath } from './clients.ts';
 
 interface Deps {
   store: Store;
   pages: Pages;
-  users: UserAdmin;
+  access: Access;
 }
 
 export const userPath = (userId: string) => `/admin/users/${encodeURIComponent(userId)}`;
 
 /** Accounts: list, create, and per person: admin role, disable/enable, password reset. */
-export function userRoutes({ store, pages, users }: Deps): Handlers {
+export function userRoutes({ store, pages, access }: Deps): Handlers {
   const handlers = new HandlerSet();
   const me = (ctx: Context) => (ctx.state.signedIn as SignedIn).user;
+  const by = (ctx: Context) => ({ actor: me(ctx).id, ip: ctx.ip });
 
   async function renderList(ctx: Context, form: Record<string, string> = {}, error?: string, status = 200) {
     const search = typeof ctx.query.q === 'string' ? ctx.query.q.trim().slice(0, 200) : '';
-    pages.render(ctx, 'users', 'users', { title: 'Users', users: await users.list(search), search, form, error, minLength: MIN_PASSWORD_LENGTH, userPath }, status);
+    pages.render(ctx, 'users', 'users', { title: 'Users', users: await listPeople(store, search), search, form, error, minLength: MIN_PASSWORD_LENGTH, userPath }, status);
   }
 
   handlers.get('admin.users', (ctx) => renderList(ctx));
@@ -38,8 +39,7 @@ export function userRoutes({ store, pages, users }: Deps): Handlers {
     const form = await pages.form(ctx);
     if (!form) return;
     try {
-      const { user, generated } = await users.create({ email: form.email ?? '', name: (form.name ?? '').trim(), isAdmin: form.admin === 'on', password: form.password ?? '' });
-      await audit(store, { event: 'user.created', actor: me(ctx).id, subject: user.id, ip: ctx.ip, detail: { email: user.email, admin: user.isAdmin } });
+      const { user, generated } = await addPerson(store, { email: form.email ?? '', name: (form.name ?? '').trim(), isAdmin: form.admin === 'on', password: form.password ?? '' }, by(ctx));
       if (!generated) return pages.done(ctx, userPath(user.id), `Created ${user.email}.`);
       pages.render(ctx, 'password-shown', 'users', { title: 'User created', heading: `Created ${user.email}`, user, password: generated, userPath }, 201);
     } catch (error) {
@@ -51,14 +51,14 @@ export function userRoutes({ store, pages, users }: Deps): Handlers {
   handlers.get('admin.user', async (ctx, params) => {
     const user = await findUserById(store, params.id!);
     if (!user) return sendMessage(ctx, 404, 'No such user', undefined, { link: { href: '/admin/users', label: 'All users' } });
-    const sessions = await store.get<{ n: number }>('SELECT COUNT(*) AS n FROM mcp_sessions WHERE user_id = ?', [user.id]);
+    const sessions = await countSessions(store, { column: 'user_id', value: user.id });
     pages.render(ctx, 'user', 'users', {
       title: user.email,
       user,
       isMe: user.id === me(ctx).id,
       grants: await grantsWhere(store, 'account_id', user.id),
       tokens: (await tokenPage(store, user.id, { size: 200 })).rows,
-      sessions: Number(sessions?.n ?? 0),
+      sessions,
       audit: await recentAudit(store, user.id, 10),
       returnTo: userPath(user.id),
       clientPath,
@@ -81,27 +81,23 @@ export function userRoutes({ store, pages, users }: Deps): Handlers {
 
   action('admin.user.disable', async (ctx, form, userId) => {
     if (!pages.confirmed(ctx, form)) return;
-    const user = await users.disable(me(ctx), userId);
-    await audit(store, { event: 'user.disabled', actor: me(ctx).id, subject: userId, ip: ctx.ip });
+    const user = await access.disablePerson(userId, by(ctx));
     await pages.done(ctx, userPath(userId), `Disabled ${user.email}: their grants, tokens and sessions have ended.`);
   });
 
   action('admin.user.enable', async (ctx, _form, userId) => {
-    const user = await users.enable(userId);
-    await audit(store, { event: 'user.enabled', actor: me(ctx).id, subject: userId, ip: ctx.ip });
+    const user = await access.enablePerson(userId, by(ctx));
     await pages.done(ctx, userPath(userId), `Enabled ${user.email}. They can sign in again.`);
   });
 
   action('admin.user.admin', async (ctx, form, userId) => {
     const isAdmin = form.admin === 'on';
-    const user = await users.setAdmin(me(ctx), userId, isAdmin);
-    await audit(store, { event: 'user.updated', actor: me(ctx).id, subject: userId, ip: ctx.ip, detail: { admin: isAdmin } });
+    const user = await setAdministrator(store, userId, isAdmin, by(ctx));
     await pages.done(ctx, userPath(userId), isAdmin ? `${user.email} is now an administrator.` : `${user.email} is no longer an administrator.`);
   });
 
   action('admin.user.password', async (ctx, _form, userId) => {
-    const { user, password } = await users.resetPassword(userId);
-    await audit(store, { event: 'user.password_reset', actor: me(ctx).id, subject: userId, ip: ctx.ip });
+    const { user, password } = await resetPassword(store, (id) => access.signOutEverywhere(id), userId, by(ctx));
     pages.render(ctx, 'password-shown', 'users', { title: 'Password reset', heading: `New password for ${user.email}`, user, password, userPath });
   });
 
