@@ -45,3 +45,12 @@ export async function disableOnAdminPage(admin: AdminAgent, email: string): Prom
 export function revokeClientOnAdminPage(admin: AdminAgent, clientId: string): Promise<Page> {
   return admin.post(`/admin/clients/${encodeURIComponent(clientId)}/revoke`, { confirm: 'yes' });
 }
+
+let people = 0;
+/** A fresh person added on the Users page with a password of the test's choosing (for tests that change them). */
+export async function addPersonOnAdminPage(admin: AdminAgent, label = 'person'): Promise<{ email: string; password: string }> {
+  const person = { email: `${label}-${++people}-${Date.now()}@example.test`, password: 'a-long-enough-password' };
+  const answer = await admin.post('/admin/users', { email: person.email, name: '', password: person.password });
+  if (answer.status !== 303) throw new Error(`adding ${person.email} answered ${answer.status}`);
+  return person;
+}
