@@ -30,3 +30,9 @@ export function gatehouseCli(databaseUrl: string, args: string[], options: { env
     child.stdin.end(options.stdin ?? '');
   });
 }
+
+/** One line for an assertion message: the exit code and the last thing the command said. */
+export function describeRun(result: CliResult): string {
+  const said = `${result.stdout}\n${result.stderr}`.split('\n').map((line) => line.trim()).filter(Boolean);
+  return `exit ${result.code}: ${said.at(-1) ?? '(nothing printed)'}`;
+}

@@ -49,7 +49,7 @@ test('after REFRESH_REUSE_GRACE, a rotated refresh token presented again (its re
   // A deliberate time bound: the grace is one second.
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const replay = await refresh(gh.url, issued.clientId, issued.refreshToken);
-  t.is(replay.status, 400, `the old refresh token still worked after the grace (${replay.json.error ?? "it was rotated again"})`);
+  t.is(replay.status, 400, `the old refresh token still worked after the grace (${replay.json.error ?? 'it was rotated again'})`);
   t.is(replay.json.error, 'invalid_grant');
 
   // Every refresh token of the grant is dead: the unused replacement, and whatever the replay may have been handed.
