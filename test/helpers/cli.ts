@@ -31,8 +31,9 @@ export function gatehouseCli(databaseUrl: string, args: string[], options: { env
   });
 }
 
-/** One line for an assertion message: the exit code and the last thing the command said. */
+/** One line for an assertion message: the exit code and what the command said (its first complaint, else its last line). */
 export function describeRun(result: CliResult): string {
-  const said = `${result.stdout}\n${result.stderr}`.split('\n').map((line) => line.trim()).filter(Boolean);
-  return `exit ${result.code}: ${said.at(-1) ?? '(nothing printed)'}`;
+  const lines = (text: string) => text.split('\n').map((line) => line.trim()).filter((line) => line && !line.startsWith('oidc-provider WARNING'));
+  const said = lines(result.stderr)[0] ?? lines(result.stdout).at(-1);
+  return `exit ${result.code}: ${said ?? '(nothing printed)'}`;
 }
