@@ -19,7 +19,7 @@ test.before(async () => {
 });
 test.after.always(async () => gh?.close());
 
-const cli = (...args: string[]) => gatehouseCli(gh.config.databaseUrl, args);
+const cli = (...args: string[]) => gatehouseCli(gh.databaseUrl, args);
 const initializeStatus = async (token: string) => (await mcpPost(gh.resource, initializeRequest(), { authorization: `Bearer ${token}` })).status;
 
 async function statusWithin(ask: () => Promise<number>, acceptable: number[], ms = 3000): Promise<number> {

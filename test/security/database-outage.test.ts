@@ -227,7 +227,7 @@ function registerLockedDatabaseTests() {
     const agent = new UserAgent();
     const html = await (await agent.request(`${gh.url}/login`)).text();
     loginPage = { agent, csrf: /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '' };
-    lockHolder = openSql(gh.config.databaseUrl);
+    lockHolder = openSql(gh.databaseUrl);
   });
   test.after.always(async () => {
     await lockHolder?.exec('ROLLBACK').catch(() => {});

@@ -18,7 +18,7 @@ test.before(async () => {
 });
 test.after.always(async () => gh?.close());
 
-const cli = (...args: string[]) => gatehouseCli(gh.config.databaseUrl, args);
+const cli = (...args: string[]) => gatehouseCli(gh.databaseUrl, args);
 const TOKEN = /gatehouse_pat_[A-Za-z0-9_-]+/;
 
 async function createToken(email: string, scope = 'mcp:tools mcp:write') {
@@ -75,7 +75,7 @@ test('a personal access token stops working at /mcp within GRANT_CHECK_CACHE onc
   const { token } = await createToken(person.email);
   t.is(await initializeStatus(token), 200, 'the token works');
   // A partial state: the owner is marked disabled, and nothing else revoked the token.
-  const sql = openSql(gh.config.databaseUrl);
+  const sql = openSql(gh.databaseUrl);
   t.teardown(() => sql.close());
   t.is(await sql.run('UPDATE users SET disabled_at = ? WHERE email = ?', [Date.now(), person.email]), 1);
   t.is(await statusWithin(() => initializeStatus(token), [401], 3000), 401, 'the disabled owner’s token still opens /mcp');
@@ -90,7 +90,7 @@ test('`gatehouse token revoke` ends the MCP sessions opened with the token on th
   const before = await call();
   t.is(before.status, 200, 'the session answers on its bound token');
   t.regex(toolText(before.messages[0]?.result ?? {}), /personal access token/);
-  const sql = openSql(gh.config.databaseUrl);
+  const sql = openSql(gh.databaseUrl);
   t.teardown(() => sql.close());
   const stored = async () => Number((await sql.get<{ n: number }>('SELECT COUNT(*) AS n FROM mcp_sessions WHERE pat_id = ?', [id]))?.n ?? 0);
   t.is(await stored(), 1, 'the session is stored, bound to the token');

@@ -53,7 +53,7 @@ test('disabling a person on the admin page ends their open /sse streams without 
 test('`gatehouse client revoke <id>` ends the client’s open /sse streams on the running server', async (t) => {
   const issued = await tokensFor(gh, ALICE, { clientName: 'SSE client revoked from the CLI' });
   const stream = await openStream(t, issued.accessToken);
-  const result = await gatehouseCli(gh.config.databaseUrl, ['client', 'revoke', issued.clientId]);
+  const result = await gatehouseCli(gh.databaseUrl, ['client', 'revoke', issued.clientId]);
   t.is(result.code, 0, `client revoke: ${describeRun(result)}`);
   t.true(await endsWithin(stream, STREAM_END_MS), `the /sse stream of the revoked client is still open after ${STREAM_END_MS} ms`);
 });
@@ -62,7 +62,7 @@ test('`gatehouse user disable <email>` ends the person’s open /sse streams on 
   const person = await addPersonOnAdminPage(await signedInAdmin(gh.url), 'sse-cli-disabled');
   const issued = await tokensFor(gh, person, { clientName: 'SSE client of a person disabled from the CLI' });
   const stream = await openStream(t, issued.accessToken);
-  const result = await gatehouseCli(gh.config.databaseUrl, ['user', 'disable', person.email]);
+  const result = await gatehouseCli(gh.databaseUrl, ['user', 'disable', person.email]);
   t.is(result.code, 0, `user disable: ${describeRun(result)}`);
   t.true(await endsWithin(stream, STREAM_END_MS), `the /sse stream of the disabled person is still open after ${STREAM_END_MS} ms`);
 });
@@ -81,7 +81,7 @@ const FAILING_DELETE =
       };
 
 test.serial('revoking a client is all or nothing: when one step fails, the page says so (not a 500) and nothing was taken away', async (t) => {
-  const sql = openSql(gh.config.databaseUrl);
+  const sql = openSql(gh.databaseUrl);
   t.teardown(() => sql.close());
   // Alice allows a client and ticks "remember", so revoking it has a remembered consent to delete.
   const as = await discover(gh.issuer);

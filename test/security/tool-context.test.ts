@@ -54,7 +54,7 @@ test('whoami still names the client: the OAuth client’s name, and the personal
   const viaOauth = JSON.parse(toolText(await oauth.client.callTool({ name: 'whoami', arguments: {} })));
   t.is(viaOauth.client.name, 'Named Probe Client');
 
-  const created = await gatehouseCli(gh.config.databaseUrl, ['token', 'create', '--user', ALICE.email, '--scope', 'mcp:tools', '--name', 'probe-pat']);
+  const created = await gatehouseCli(gh.databaseUrl, ['token', 'create', '--user', ALICE.email, '--scope', 'mcp:tools', '--name', 'probe-pat']);
   const pat = /gatehouse_pat_[A-Za-z0-9_-]+/.exec(created.stdout)?.[0];
   t.truthy(pat, created.stderr);
   const viaPat = await connectV2(gh, pat!, { negotiate: true });
