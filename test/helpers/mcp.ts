@@ -132,3 +132,25 @@ export async function openSession(url: string, token: string, protocolVersion = 
 export function toolText(result: any): string {
   return result.content?.[0]?.text ?? '';
 }
+
+/** The `_meta` envelope a 2026-07-28 request carries in place of a handshake. */
+export const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'raw-modern', version: '0.0.1' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+
+/**
+ * A raw stateless 2026-07-28 request: the envelope in `params._meta` and the
+ * `MCP-Protocol-Version`, `Mcp-Method` (and, for a string tool name, `Mcp-Name`) headers.
+ */
+export function modernPost(url: string, message: { id: number | string; method: string; params?: Record<string, unknown> }, headers: Record<string, string> = {}): Promise<RawAnswer> {
+  const params = { ...message.params, _meta: { ...MODERN_META, ...((message.params?._meta as object | undefined) ?? {}) } };
+  const name = message.params?.name;
+  return mcpPost(url, { jsonrpc: '2.0', id: message.id, method: message.method, params }, {
+    'mcp-protocol-version': '2026-07-28',
+    'mcp-method': message.method,
+    ...(typeof name === 'string' ? { 'mcp-name': name } : {}),
+    ...headers,
+  });
+}

@@ -20,6 +20,8 @@ export interface RunningGatehouse {
   url: string;
   issuer: string;
   resource: string;
+  /** The database this Gatehouse runs on (for the CLI and for SQL a test runs on its own database). */
+  databaseUrl: string;
   config: Config;
   gatehouse: Gatehouse;
   /** Everything the server logged, one JSON line each. */
@@ -96,6 +98,7 @@ export async function startGatehouse(
     url: config.issuer,
     issuer: config.issuer,
     resource: config.resource,
+    databaseUrl: database.url,
     config,
     gatehouse,
     logs,

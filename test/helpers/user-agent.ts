@@ -21,13 +21,19 @@ export class UserAgent {
   /** Every page the agent was shown, for assertions about what people see. */
   pages: { url: string; status: number; html: string }[] = [];
 
-  async request(url: string | URL, init: RequestInit = {}): Promise<Response> {
+  /** The Cookie header this browser would send to `url` (for requests a test crafts by hand). */
+  cookieHeader(url: string | URL): string {
     const target = new URL(url);
-    const headers = new Headers(init.headers);
-    const cookie = [...this.cookies.values()]
+    return [...this.cookies.values()]
       .filter((c) => target.pathname.startsWith(c.path))
       .map((c) => `${c.name}=${c.value}`)
       .join('; ');
+  }
+
+  async request(url: string | URL, init: RequestInit = {}): Promise<Response> {
+    const target = new URL(url);
+    const headers = new Headers(init.headers);
+    const cookie = this.cookieHeader(target);
     if (cookie) headers.set('cookie', cookie);
     const response = await fetch(target, { ...init, headers, redirect: 'manual' });
     for (const line of response.headers.getSetCookie()) this.store(line);
