@@ -15,7 +15,7 @@ export class BodyError extends Error {
  * Whatever follows a refused body is read and dropped, so the refusal can
  * still be answered.
  */
-export function readRawBody(ctx: Context, limit: number): Promise<Buffer> {
+export function readRawBody(ctx: Context, limit: number, options: { deadlineMs?: number } = {}): Promise<Buffer> {
   const tooLarge = () => new BodyError(413, `request body larger than ${limit} bytes`);
   const declared = Number(ctx.get('content-length') || NaN);
   const req = ctx.req;
@@ -26,7 +26,9 @@ export function readRawBody(ctx: Context, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
+    const deadline = options.deadlineMs === undefined ? undefined : setTimeout(() => done(() => reject(new BodyError(408, 'the request body did not arrive in time'))), options.deadlineMs);
     const done = (settle: () => void) => {
+      clearTimeout(deadline);
       req.off('data', onData).off('end', onEnd).off('error', onError);
       settle();
     };

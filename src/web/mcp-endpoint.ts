@@ -15,7 +15,7 @@ import type { McpAuth } from '../mcp/auth.ts';
 import type { ServerFactory } from '../mcp/server-factory.ts';
 import type { SessionRegistry, StreamableSession } from '../mcp/sessions/registry.ts';
 import type { ResponseMode } from '../mcp/sessions/streamable-transport.ts';
-import { readMessages, writeRefusal } from './mcp-messages.ts';
+import { readAnonymousMessages, readMessages, writeRefusal } from './mcp-messages.ts';
 import type { Handlers } from './handlers.ts';
 import { toWebRequest, whenClientLeaves, writeAnswer, writeWebResponse } from './web-response.ts';
 
@@ -54,6 +54,7 @@ export function responseModeFor(accept: string | undefined): ResponseMode {
  * body someone who proved nothing wants us to buffer.
  */
 const ANONYMOUS_BODY_BYTES = 16 * 1024;
+const ANONYMOUS_BODY_DEADLINE_MS = 1000;
 
 /**
  * `/mcp`: both protocol eras on one URL. Modern (2026-07-28) requests carry
@@ -89,20 +90,21 @@ export function mcpHandlers(deps: McpEndpointDeps): Handlers {
   async function post(ctx: Context): Promise<void> {
     const known = await caller(ctx);
     if (!known) return;
-    const read = await readMessages(ctx, known.principal ? config.mcp.maxBodyBytes : ANONYMOUS_BODY_BYTES);
-    if (!read) return;
-    const { messages, body } = read;
-
     if (!known.principal) {
       // A notification or response with no credential and no session (Claude.ai
       // sends notifications/initialized from elsewhere) changes nothing: acknowledge it.
-      if (!messages.some(isJSONRPCRequest)) {
+      // Anything else is the challenge, with as little of the body read as that takes.
+      const anonymous = await readAnonymousMessages(ctx, ANONYMOUS_BODY_BYTES, ANONYMOUS_BODY_DEADLINE_MS);
+      if (anonymous && !anonymous.messages.some(isJSONRPCRequest)) {
         ctx.status = 202;
         ctx.body = '';
         return;
       }
-      return writeRefusal(ctx, auth.unauthenticated());
+      return writeRefusal(ctx, auth.unauthenticated(), { bodyUnread: !anonymous });
     }
+    const read = await readMessages(ctx, config.mcp.maxBodyBytes);
+    if (!read) return;
+    const { messages, body } = read;
 
     const classification = classifyInboundRequest({
       httpMethod: 'POST',

@@ -12,32 +12,53 @@ function isJsonRpcMessage(value: unknown): value is JSONRPCMessage {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && (value as { jsonrpc?: unknown }).jsonrpc === '2.0';
 }
 
-/**
- * Reads and parses a POST of JSON-RPC messages (one, or a batch) of at most
- * `limit` bytes, or answers the JSON-RPC error (413, -32700, -32600) itself.
- */
-export async function readMessages(ctx: Context, limit: number): Promise<{ raw: string; body: unknown; messages: JSONRPCMessage[] } | undefined> {
+export type ParsedMessages = { raw: string; body: unknown; messages: JSONRPCMessage[] };
+
+/** Why a body is not JSON-RPC messages: the status, code and message of the JSON-RPC error. */
+type Unreadable = { status: number; code: number; message: string };
+
+async function parseMessages(ctx: Context, limit: number, options: { deadlineMs?: number }): Promise<ParsedMessages | Unreadable> {
   let raw: string;
   try {
-    raw = (await readRawBody(ctx, limit)).toString('utf8');
+    raw = (await readRawBody(ctx, limit, options)).toString('utf8');
   } catch (error) {
     if (!(error instanceof BodyError)) throw error;
-    jsonRpcError(ctx, error.status, -32600, error.message);
-    return undefined;
+    return { status: error.status, code: -32600, message: error.message };
   }
   let body: unknown;
   try {
     body = JSON.parse(raw);
   } catch {
-    jsonRpcError(ctx, 400, -32700, 'Parse error: the body is not valid JSON');
-    return undefined;
+    return { status: 400, code: -32700, message: 'Parse error: the body is not valid JSON' };
   }
   const messages = Array.isArray(body) ? body : [body];
   if (messages.length === 0 || !messages.every(isJsonRpcMessage)) {
-    jsonRpcError(ctx, 400, -32600, 'Invalid Request: expected a JSON-RPC 2.0 message or batch');
-    return undefined;
+    return { status: 400, code: -32600, message: 'Invalid Request: expected a JSON-RPC 2.0 message or batch' };
   }
   return { raw, body, messages };
+}
+
+/**
+ * Reads and parses a POST of JSON-RPC messages (one, or a batch) of at most
+ * `limit` bytes, or answers the JSON-RPC error (413, -32700, -32600) itself.
+ */
+export async function readMessages(ctx: Context, limit: number): Promise<ParsedMessages | undefined> {
+  const parsed = await parseMessages(ctx, limit, {});
+  if ('messages' in parsed) return parsed;
+  jsonRpcError(ctx, parsed.status, parsed.code, parsed.message);
+  return undefined;
+}
+
+/**
+ * The body of a request that proved nothing (no bearer, no session): read
+ * only as far as a notification needs, small and at once. Anything else,
+ * including a body too large, too slow or not JSON-RPC, is undefined: the
+ * caller answers the challenge, and has buffered at most `limit` bytes for
+ * at most `deadlineMs`.
+ */
+export async function readAnonymousMessages(ctx: Context, limit: number, deadlineMs: number): Promise<ParsedMessages | undefined> {
+  const parsed = await parseMessages(ctx, limit, { deadlineMs });
+  return 'messages' in parsed ? parsed : undefined;
 }
 
 /**

@@ -57,7 +57,7 @@ test('the CLI refuses scopes that can never call /mcp (mcp:write without mcp:too
   const person = await addPersonOnAdminPage(admin, 'write-only');
   const result = await cli('token', 'create', '--user', person.email, '--scope', 'mcp:write', '--name', 'write-only');
   const token = TOKEN.exec(result.stdout)?.[0];
-  if (result.code !== 0 || token) {
+  if (result.code === 0 || token) {
     // Accepted: then what it printed must be usable.
     t.truthy(token, `exit ${result.code} without a token: ${result.stdout}${result.stderr}`);
     const answer = await modernPost(gh.resource, { id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {} } }, { authorization: `Bearer ${token}` });

@@ -40,6 +40,18 @@ export class StoreUnavailable extends Error {
   }
 }
 
+/**
+ * The database refused the statement by its own rules (a constraint, a
+ * trigger): nothing the statement, or its transaction, did was kept.
+ * Answered 409 ("nothing was changed"), never 500.
+ */
+export class StoreRefused extends Error {
+  constructor(cause: unknown) {
+    super(`the database refused the change: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StoreRefused';
+  }
+}
+
 /** Connection-level failures of node's sockets and the pg driver (SQLSTATE class 08, 57P0x, 53300). */
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
@@ -61,14 +73,16 @@ const UNAVAILABLE_CODES = new Set([
 ]);
 const UNAVAILABLE_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end/i;
 
-/** Rethrows `error` as StoreUnavailable when it says the database could not be reached. */
+/** Rethrows `error` as StoreUnavailable when the database could not be reached, StoreRefused when it said no. */
 export function classifyStoreError(error: unknown): never {
-  if (error instanceof StoreUnavailable) throw error;
+  if (error instanceof StoreUnavailable || error instanceof StoreRefused) throw error;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string') {
     // SQLite's extended codes (SQLITE_IOERR_WRITE, SQLITE_BUSY_SNAPSHOT) count as their primary code.
     const primary = code.startsWith('SQLITE_') ? code.split('_', 2).join('_') : code;
     if (UNAVAILABLE_CODES.has(primary) || code.startsWith('08')) throw new StoreUnavailable(error);
+    // Integrity constraints (SQLSTATE class 23, SQLITE_CONSTRAINT*) and an error a trigger raised (P0001).
+    if (primary === 'SQLITE_CONSTRAINT' || code.startsWith('23') || code === 'P0001') throw new StoreRefused(error);
   }
   if (error instanceof Error && UNAVAILABLE_MESSAGES.test(error.message)) throw new StoreUnavailable(error);
   throw error;

@@ -1,5 +1,5 @@
 import type { Context, Middleware } from 'koa';
-import { StoreUnavailable } from '../../data/engines/store.ts';
+import { StoreRefused, StoreUnavailable } from '../../data/engines/store.ts';
 import type { Logger } from '../../ops/logging.ts';
 import { BodyError } from '../body.ts';
 import type { ErrorShape } from '../routes.ts';
@@ -60,6 +60,10 @@ export function errorHandler(logger: Logger): Middleware {
       if (error instanceof StoreUnavailable) {
         logger.warn({ err: error.cause ?? error, route: routeOf(ctx)?.pattern }, 'the database did not answer');
         return sendUnavailable(ctx);
+      }
+      if (error instanceof StoreRefused) {
+        logger.warn({ err: error.cause ?? error, route: routeOf(ctx)?.pattern }, 'the database refused a change');
+        return sendError(ctx, 409, 'The database refused this change, so nothing was changed.', 'invalid_request');
       }
       if (error instanceof BodyError) return sendError(ctx, error.status, error.message);
       const status = (error as { status?: number }).status;
