@@ -70,19 +70,28 @@ test('transactions on PostgreSQL commit together or not at all', async (t) => {
   t.is(typeof row?.updated_at, 'number', 'BIGINT comes back as a number, as on SQLite');
 });
 
-test('notifications reach the other instance, not the one that sent them; a lost channel comes back and reports the gap', async (t) => {
+test('a notification reaches the listeners of the instance that sent it once, and the other instance once; a lost channel comes back and reports the gap', async (t) => {
   const { url, one, two } = await twoInstances(t);
   const sender = openNotifications(one, { enabled: true });
   const receiver = openNotifications(two, { enabled: true });
   t.teardown(() => Promise.all([sender.close(), receiver.close()]).then(() => {}));
   const heardBySender: Message[] = [];
   sender.on(TOPICS.sessionEnded, (message) => heardBySender.push(message));
-  const heard = new Promise<Message>((resolve) => receiver.on(TOPICS.sessionEnded, resolve));
+  const heardByReceiver: Message[] = [];
+  const heardTwice = new Promise<void>((resolve) =>
+    receiver.on(TOPICS.sessionEnded, (message) => {
+      heardByReceiver.push(message);
+      if (heardByReceiver.length === 2) resolve();
+    }),
+  );
   await Promise.all([sender.start(), receiver.start()]);
 
   await sender.publish(TOPICS.sessionEnded, { idHash: 'abc' });
-  t.deepEqual(await heard, { idHash: 'abc' });
-  t.deepEqual(heardBySender, []);
+  t.deepEqual(heardBySender, [{ idHash: 'abc' }], 'heard here at once');
+  await sender.publish(TOPICS.sessionEnded, { idHash: 'def' });
+  await heardTwice;
+  t.deepEqual(heardByReceiver, [{ idHash: 'abc' }, { idHash: 'def' }]);
+  t.deepEqual(heardBySender, [{ idHash: 'abc' }, { idHash: 'def' }], 'and not a second time when the database echoes it back');
 
   // Cut the receiver's listening connection from the server side, as a restart or a network fault would.
   const gap = new Promise<void>((resolve) => receiver.onGap(resolve));
@@ -96,7 +105,7 @@ test('notifications reach the other instance, not the one that sent them; a lost
   t.deepEqual(await again, {});
 });
 
-test('on SQLite nothing travels and nothing is needed', async (t) => {
+test('on SQLite nothing travels to other processes, and this process’s listeners still hear', async (t) => {
   const database = await createTestDatabase('sqlite');
   t.teardown(() => database.drop());
   const store = openStore(database.url);
@@ -104,6 +113,9 @@ test('on SQLite nothing travels and nothing is needed', async (t) => {
   const notifications = openNotifications(store, { enabled: true });
   await notifications.start();
   t.false(notifications.enabled);
-  await t.notThrowsAsync(notifications.publish(TOPICS.keysChanged));
+  const heard: Message[] = [];
+  notifications.on(TOPICS.keysChanged, (message) => heard.push(message));
+  await notifications.publish(TOPICS.keysChanged);
+  t.deepEqual(heard, [{}]);
   await notifications.close();
 });
