@@ -41,12 +41,6 @@ export interface AuditEntry {
   detail?: Record<string, unknown> | undefined;
 }
 
-export interface AuditRecord extends Required<Omit<AuditEntry, 'detail'>> {
-  id: string;
-  at: number;
-  detail: Record<string, unknown> | null;
-}
-
 /** Appends to the audit log. Failures to record never fail the action itself. */
 export async function audit(db: Queryable, entry: AuditEntry): Promise<void> {
   await db

@@ -18,12 +18,6 @@ function invalidRedirect(description: string): Error {
   return error;
 }
 
-/** Refuses a redirect URI no legitimate client needs (OAuth 2.1 §2.3, RFC 8252). */
-export function assertAcceptableRedirectUri(uri: string): void {
-  const refusal = redirectUriRefusal(uri);
-  if (refusal) throw invalidRedirect(refusal);
-}
-
 /**
  * The rules every self-registered client's redirect URIs meet, whether it
  * registered (DCR, RFC 7592 update) or published a metadata document (CIMD):
