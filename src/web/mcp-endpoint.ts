@@ -138,8 +138,15 @@ export function mcpHandlers(deps: McpEndpointDeps): Handlers {
     const refusal = await auth.admit(principal, messages);
     if (refusal) return writeRefusal(ctx, refusal);
     deps.onMessages?.(messages, 'legacy');
-    // No web Request is built for the session path: tools get the principal
-    // from authInfo, and building one costs more than the rest of the call.
+    return deliver(ctx, session, principal, messages);
+  }
+
+  /**
+   * Hands a legacy session the messages and writes its answer. No web Request
+   * is built for the session path: tools get the principal from authInfo, and
+   * building one costs more than the rest of the call.
+   */
+  async function deliver(ctx: Context, session: StreamableSession, principal: Principal, messages: JSONRPCMessage[]): Promise<void> {
     const answer = await session.transport.handlePost({
       messages,
       authInfo: toAuthInfo(principal, config.resource),
@@ -171,14 +178,7 @@ export function mcpHandlers(deps: McpEndpointDeps): Handlers {
     const refusal = await auth.admit(bearer, messages);
     if (refusal) return writeRefusal(ctx, refusal);
     deps.onMessages?.(messages, 'legacy');
-    const session = await sessions.create(initialize, bearer);
-    const answer = await session.transport.handlePost({
-      messages,
-      authInfo: toAuthInfo(bearer, config.resource),
-      mode: responseModeFor(ctx.get('accept') || undefined),
-      whenClientLeaves: (abandon) => whenClientLeaves(ctx, abandon),
-    });
-    return writeAnswer(ctx, answer);
+    return deliver(ctx, await sessions.create(initialize, bearer), bearer, messages);
   }
 
   /** The session a GET or DELETE names, for the principal of its bearer or binding; or the refusal, written. */
