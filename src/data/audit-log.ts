@@ -19,6 +19,7 @@ export const AUDIT_EVENTS = [
   'grant.revoked',
   'token.created',
   'token.revoked',
+  'access_token.revoked',
   'session.ended',
   'user.created',
   'user.updated',

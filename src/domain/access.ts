@@ -120,6 +120,7 @@ export class Access {
       await deleteSessionsWhere(tx, 'token_id', token.jti);
     });
     await this.announce({ tokenIds: [token.jti], sessions: { column: 'token_id', value: token.jti } });
+    await this.record('access_token.revoked', by, token.jti);
   }
 
   /** One personal access token; with `ownerId`, only that person's. False when there was no such active token. */

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { initializeRequest, mcpPost, openSession, tokensFor, type IssuedTokens } from '../helpers/mcp.ts';
+import { initializeRequest, mcpPost, openSession, tokensFor } from '../helpers/mcp.ts';
 import { postForm } from '../helpers/oauth.ts';
 import { ALICE, BOB, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
 

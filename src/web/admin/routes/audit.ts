@@ -14,7 +14,7 @@ const text = (value: unknown) => (typeof value === 'string' ? value.trim().slice
 export function auditRoutes({ store, pages }: { store: Store; pages: Pages }): Handlers {
   const handlers = new HandlerSet();
 
-  handlers.get('admin.audit', async (ctx, params) => {
+  handlers.get('admin.audit', async (ctx) => {
     const event = (AUDIT_EVENTS as readonly string[]).includes(text(ctx.query.event)) ? text(ctx.query.event) : '';
     const who = text(ctx.query.who);
     const fromText = text(ctx.query.from);

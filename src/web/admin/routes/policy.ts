@@ -83,9 +83,9 @@ export function policyRoutes({ store, pages, policy, cimdConfigured }: Deps): Ha
     );
   }
 
-  handlers.get('admin.policy', async (ctx, params) => render(ctx, valuesOf(await policy.settings())));
+  handlers.get('admin.policy', async (ctx) => render(ctx, valuesOf(await policy.settings())));
 
-  handlers.post('admin.policy', async (ctx, params) => {
+  handlers.post('admin.policy', async (ctx) => {
     const form = await pages.form(ctx);
     if (!form) return;
     let next: RegistrationPolicySettings;

@@ -24,7 +24,7 @@ const text = (value: unknown) => (typeof value === 'string' ? value.trim() : '')
 export function sessionRoutes({ store, pages, sessions }: Deps): Handlers {
   const handlers = new HandlerSet();
 
-  handlers.get('admin.sessions', async (ctx, params) => {
+  handlers.get('admin.sessions', async (ctx) => {
     const userFilter = text(ctx.query.user);
     const clientFilter = text(ctx.query.client);
     const user = userFilter ? ((await findUserById(store, userFilter)) ?? (await findUserByEmail(store, userFilter))) : undefined;

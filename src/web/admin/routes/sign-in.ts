@@ -45,7 +45,7 @@ export function signInRoutes({ store, signIn, sessions, pages, csrf, issuer, sec
 
   const homeFor = (isAdmin: boolean) => (isAdmin ? '/admin' : '/account');
 
-  handlers.get('login', async (ctx, params) => {
+  handlers.get('login', async (ctx) => {
     ctx.set('Content-Security-Policy', ADMIN_CSP);
     const next = localPath(ctx.query.next);
     const signedIn = await sessions.load(ctx);
@@ -53,7 +53,7 @@ export function signInRoutes({ store, signIn, sessions, pages, csrf, issuer, sec
     render(ctx, { next });
   });
 
-  handlers.post('login', async (ctx, params) => {
+  handlers.post('login', async (ctx) => {
     ctx.set('Content-Security-Policy', ADMIN_CSP);
     if (!fromOurOrigin(ctx, issuer)) return sendMessage(ctx, 403, 'Request refused', 'This form was sent from another site.');
     const form = await readForm(ctx);
@@ -74,7 +74,7 @@ export function signInRoutes({ store, signIn, sessions, pages, csrf, issuer, sec
     ctx.redirect(next ?? homeFor(result.user.isAdmin));
   });
 
-  handlers.post('logout', async (ctx, params) => {
+  handlers.post('logout', async (ctx) => {
     const form = await pages.form(ctx);
     if (!form) return;
     const { sessionHash, user } = ctx.state.signedIn;

@@ -35,7 +35,7 @@ export function userRoutes({ store, pages, access }: Deps): Handlers {
 
   handlers.get('admin.users', (ctx) => renderList(ctx));
 
-  handlers.post('admin.users', async (ctx, params) => {
+  handlers.post('admin.users', async (ctx) => {
     const form = await pages.form(ctx);
     if (!form) return;
     try {
