@@ -167,10 +167,10 @@ export class SessionRegistry {
     const id = randomBytes(32).toString('base64url');
     const idHash = hashSessionId(id);
     const protocolVersion = '2024-11-05';
+    await insertSession(this.options.store, this.record(idHash, principal, protocolVersion, 'sse', '{}'));
     const transport = new SseTransport(id, this.options.keepAliveMs);
     const server = this.options.buildServer({ era: 'legacy', protocolVersion, inSession: true });
     await server.connect(transport);
-    await insertSession(this.options.store, this.record(idHash, principal, protocolVersion, 'sse', '{}'));
     const session = this.newSession<SseSession>({ kind: 'sse', transport, id, idHash, server, binding: principal, protocolVersion });
     this.sse.set(idHash, session);
     transport.stream.onClose(() => {
