@@ -8,7 +8,7 @@ import { createGatehouse, type Gatehouse } from '../../src/app.ts';
 import { createUser } from '../../src/authorization/accounts.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/http/logging.ts';
-import { createTestDatabase, type TestDatabase } from './database.ts';
+import { createTestDatabase, testEngine, type TestDatabase } from './database.ts';
 
 export { createTestDatabase, testEngine, type TestDatabase } from './database.ts';
 
@@ -41,13 +41,18 @@ export function testDatabaseUrl(dbPath = tempDbPath()): string {
  * The database a Gatehouse started by these helpers runs on: `DATABASE_URL`,
  * `database` or `dbPath` (an SQLite file) when the test brings its own (to
  * restart on it, or to share it between instances), otherwise a fresh one on
- * the engine under test (TEST_DATABASE), dropped when that Gatehouse stops.
+ * the engine under test (TEST_DATABASE), dropped when that Gatehouse stops
+ * (on PostgreSQL it already holds the migrations; tests of migrating itself
+ * use `createTestDatabase()`, which is empty).
  */
 async function databaseFor(options: { env?: Record<string, string>; database?: TestDatabase; dbPath?: string }): Promise<{ url: string; drop(): Promise<void> }> {
   if (options.env?.DATABASE_URL) return { url: options.env.DATABASE_URL, drop: async () => {} };
   if (options.database) return { url: options.database.url, drop: async () => {} };
   if (options.dbPath) return { url: testDatabaseUrl(options.dbPath), drop: async () => {} };
-  return createTestDatabase();
+  // Gatehouse migrates at start either way. On PostgreSQL a copy of a migrated
+  // template is quicker than creating and migrating a database each time; on
+  // SQLite the Gatehouse migrates its new file itself, as before.
+  return createTestDatabase(testEngine(), { migrated: testEngine() === 'postgres' });
 }
 
 async function listen(server: Server, port = 0): Promise<number> {
