@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +29,10 @@ export interface RunningGatehouse {
 
 /** A path for an SQLite file of the test's own; `createTestDatabase()` follows the engine under test instead. */
 export function tempDbPath(): string {
-  return join(mkdtempSync(join(tmpdir(), 'gatehouse-test-')), 'gatehouse.db');
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
+  // The test that asked for it owns the file; the folder goes when the test process ends.
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, 'gatehouse.db');
 }
 
 /** An SQLite URL for that path (kept for tests written before the engine was a parameter). */
