@@ -1,31 +1,24 @@
 import test from 'ava';
 import { initializeRequest, mcpPost, openSession, tokensFor } from '../helpers/mcp.ts';
-import { startPostgresServer, type PostgresServer } from '../helpers/postgres-server.ts';
 import { ADMIN, ALICE, createTestDatabase, startGatehouse, type RunningGatehouse, type TestDatabase } from '../helpers/server.ts';
 import { noticeOf, signedIn } from './admin-agent.ts';
 import { seedClients } from './seed.ts';
 
 /**
  * Every admin query, on PostgreSQL: the same SQL must run on both engines, so
- * this runs on PostgreSQL in the SQLite half of the suite too. There it brings
- * its own server; in the PostgreSQL half it uses the run's (TEST_POSTGRES_URL).
+ * this runs on PostgreSQL in the SQLite half of the suite too, where the test
+ * process starts a PostgreSQL server of its own (see `postgresUrl()`).
  */
-let server: PostgresServer | undefined;
 let database: TestDatabase;
 let gh: RunningGatehouse;
 
 test.before(async () => {
-  if (!process.env.TEST_POSTGRES_URL) {
-    server = await startPostgresServer();
-    process.env.TEST_POSTGRES_URL = server.url;
-  }
   database = await createTestDatabase('postgres');
   gh = await startGatehouse({ database });
 });
 test.after.always(async () => {
   await gh?.close();
   await database?.drop();
-  await server?.close();
 });
 
 test('the admin pages and actions work on PostgreSQL', async (t) => {

@@ -19,18 +19,22 @@ export function testEngine(): Engine {
 /**
  * A PostgreSQL role allowed to create databases: the server `npm test`
  * started for this run (scripts/test.ts), or the one TEST_POSTGRES_URL names.
+ * A test process started without either (`npx ava --config
+ * ava.postgres.config.mjs test/x.test.ts`, or a PostgreSQL test in the SQLite
+ * half) starts a private server of its own the first time it needs one, and
+ * it goes with the process.
  */
-export function postgresUrl(): string {
-  const url = process.env.TEST_POSTGRES_URL;
-  if (!url) {
-    throw new Error(
-      'TEST_POSTGRES_URL is not set: no PostgreSQL server to create test databases on. ' +
-        '`npm run test:postgres` (or `npm run test:postgres -- test/some.test.ts`) starts one for the run; ' +
-        'to use a server of your own, set TEST_POSTGRES_URL=postgres://user:password@host:port/postgres (a role that may create databases).',
-    );
-  }
-  return url;
+export async function postgresUrl(): Promise<string> {
+  if (process.env.TEST_POSTGRES_URL) return process.env.TEST_POSTGRES_URL;
+  privateServer ??= import('./postgres-server.ts').then(async ({ startPostgresServer }) => {
+    const server = await startPostgresServer();
+    process.env.TEST_POSTGRES_URL ??= server.url;
+    return server.url;
+  });
+  privateServer.catch(() => (privateServer = undefined));
+  return privateServer;
 }
+let privateServer: Promise<string> | undefined;
 
 export interface TestDatabase {
   engine: Engine;
@@ -58,7 +62,7 @@ export async function createTestDatabase(engine: Engine = testEngine(), options:
   // Unique per process and call: test files run in parallel, and so may other checkouts on the same server.
   const name = `gatehouse_test_${process.pid}_${randomBytes(5).toString('hex')}`;
   await onServer(options.migrated ? `CREATE DATABASE ${name} TEMPLATE ${await prepareTemplate()}` : `CREATE DATABASE ${name}`);
-  const url = new URL(postgresUrl());
+  const url = new URL(await postgresUrl());
   url.pathname = `/${name}`;
   let dropped: Promise<void> | undefined;
   return { engine, url: url.toString(), drop: () => (dropped ??= onServer(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)) };
@@ -74,14 +78,15 @@ export function templateName(): string {
 let templateReady: Promise<string> | undefined;
 
 /**
- * Makes sure the server at TEST_POSTGRES_URL (or `server`) has a database
+ * Makes sure the server at TEST_POSTGRES_URL (or `serverUrl`) has a database
  * with every migration applied, to copy test databases from; returns its
  * name. Built once per server and set of migrations, under an advisory lock
  * (test processes ask at the same moment), under another name first and
  * renamed when complete.
  */
-export function prepareTemplate(server = postgresUrl()): Promise<string> {
+export function prepareTemplate(serverUrl?: string): Promise<string> {
   templateReady ??= (async () => {
+    const server = serverUrl ?? (await postgresUrl());
     const name = templateName();
     const client = new pg.Client({ connectionString: server, connectionTimeoutMillis: 10_000 });
     await client.connect();
@@ -114,7 +119,7 @@ export function prepareTemplate(server = postgresUrl()): Promise<string> {
 }
 
 async function onServer(sql: string): Promise<void> {
-  const server = postgresUrl();
+  const server = await postgresUrl();
   const client = new pg.Client({ connectionString: server, connectionTimeoutMillis: 10_000 });
   try {
     await client.connect();

