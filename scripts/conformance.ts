@@ -1,8 +1,8 @@
 /**
  * Runs the official MCP conformance suite against a fresh Gatehouse and
  * prints the scores: `npm run conformance` (everything), or name runs:
- * `npm run conformance -- 2026-07-28 authorization`. The first run installs
- * the suite and a Node 22 to run it on into .tools/ (from the npm registry).
+ * `npm run conformance -- 2026-07-28 authorization`. The suite is a
+ * devDependency, run on the same Node as Gatehouse.
  */
 import { describe, REQUIREMENT_SETS, runAll, type RunName } from '../test/interop/conformance/run.ts';
 

@@ -220,7 +220,8 @@ test('RFC 7592 updates and deletions by the client itself reach the list', async
     body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:49730/cb'], token_endpoint_auth_method: 'none', client_name: 'Before Update' }),
   });
   const registered = (await response.json()) as { client_id: string; registration_client_uri: string; registration_access_token: string };
-  t.is((await clientRow(registered.client_id))?.name, 'Before Update');
+  // The index row is written just after the registration answer leaves (src/oauth/events.ts), as for the update below.
+  t.is((await until(() => clientRow(registered.client_id)))?.name, 'Before Update');
   const headers = { authorization: `Bearer ${registered.registration_access_token}`, 'content-type': 'application/json' };
   const update = await fetch(registered.registration_client_uri, {
     method: 'PUT',

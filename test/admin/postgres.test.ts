@@ -1,35 +1,24 @@
-import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import pg from 'pg';
 import { initializeRequest, mcpPost, openSession, tokensFor } from '../helpers/mcp.ts';
-import { ADMIN, ALICE, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
+import { ADMIN, ALICE, createTestDatabase, startGatehouse, type RunningGatehouse, type TestDatabase } from '../helpers/server.ts';
 import { noticeOf, signedIn } from './admin-agent.ts';
 import { seedClients } from './seed.ts';
 
-/** Every admin query, on PostgreSQL: the same SQL must run on both engines. */
-const ADMIN_URL = process.env.TEST_POSTGRES_ADMIN_URL ?? 'postgres://root@127.0.0.1:5432/test';
-const database = `gatehouse_admin_${randomBytes(4).toString('hex')}`;
+/**
+ * Every admin query, on PostgreSQL: the same SQL must run on both engines, so
+ * this runs on PostgreSQL in the SQLite half of the suite too, where the test
+ * process starts a PostgreSQL server of its own (see `postgresUrl()`).
+ */
+let database: TestDatabase;
 let gh: RunningGatehouse;
 
-async function onServer(sql: string) {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 test.before(async () => {
-  await onServer(`CREATE DATABASE ${database}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${database}`;
-  gh = await startGatehouse({ env: { DATABASE_URL: url.href } });
+  database = await createTestDatabase('postgres');
+  gh = await startGatehouse({ database });
 });
 test.after.always(async () => {
   await gh?.close();
-  await onServer(`DROP DATABASE IF EXISTS ${database}`);
+  await database?.drop();
 });
 
 test('the admin pages and actions work on PostgreSQL', async (t) => {

@@ -1,13 +1,21 @@
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, findChromium } from './chromium.ts';
 
-/** Debian's Chromium, installed by .ci/run when missing. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/**
+ * The Chromium `npm test` found (CHROMIUM_PATH), or, when ava runs without
+ * it, the one `findChromium()` finds now. Either way it is left in
+ * process.env, so programs the test starts (mcp-remote's $BROWSER) use the
+ * same one.
+ */
+export async function ensureChromium(): Promise<string> {
+  const found = await findChromium();
+  process.env.CHROMIUM_PATH = found.path;
+  Object.assign(process.env, found.env);
+  return found.path;
+}
 
 export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  return chromium.launch({ executablePath: await ensureChromium(), args: CHROMIUM_ARGS });
 }
 
 export const DESKTOP = { width: 1280, height: 860 };

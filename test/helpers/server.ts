@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { createGatehouse, type Gatehouse } from '../../src/server.ts';
 import { createUser } from '../../src/domain/accounts.ts';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import { createLogger } from '../../src/ops/logging.ts';
-import { createTestDatabase, type TestDatabase } from './database.ts';
+import { createTestDatabase, testEngine, type TestDatabase } from './database.ts';
 
 export { createTestDatabase, testEngine, type TestDatabase } from './database.ts';
 
@@ -31,7 +31,10 @@ export interface RunningGatehouse {
 
 /** A path for an SQLite file of the test's own; `createTestDatabase()` follows the engine under test instead. */
 export function tempDbPath(): string {
-  return join(mkdtempSync(join(tmpdir(), 'gatehouse-test-')), 'gatehouse.db');
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
+  // The test that asked for it owns the file; the folder goes when the test process ends.
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, 'gatehouse.db');
 }
 
 /** An SQLite URL for that path (kept for tests written before the engine was a parameter). */
@@ -43,13 +46,18 @@ export function testDatabaseUrl(dbPath = tempDbPath()): string {
  * The database a Gatehouse started by these helpers runs on: `DATABASE_URL`,
  * `database` or `dbPath` (an SQLite file) when the test brings its own (to
  * restart on it, or to share it between instances), otherwise a fresh one on
- * the engine under test (TEST_DATABASE), dropped when that Gatehouse stops.
+ * the engine under test (TEST_DATABASE), dropped when that Gatehouse stops
+ * (on PostgreSQL it already holds the migrations; tests of migrating itself
+ * use `createTestDatabase()`, which is empty).
  */
 async function databaseFor(options: { env?: Record<string, string>; database?: TestDatabase; dbPath?: string }): Promise<{ url: string; drop(): Promise<void> }> {
   if (options.env?.DATABASE_URL) return { url: options.env.DATABASE_URL, drop: async () => {} };
   if (options.database) return { url: options.database.url, drop: async () => {} };
   if (options.dbPath) return { url: testDatabaseUrl(options.dbPath), drop: async () => {} };
-  return createTestDatabase();
+  // Gatehouse migrates at start either way. On PostgreSQL a copy of a migrated
+  // template is quicker than creating and migrating a database each time; on
+  // SQLite the Gatehouse migrates its new file itself, as before.
+  return createTestDatabase(testEngine(), { migrated: testEngine() === 'postgres' });
 }
 
 async function listen(server: Server, port = 0): Promise<number> {

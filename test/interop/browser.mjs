@@ -23,8 +23,14 @@ if (!url || !email || !password) {
   process.exit(2);
 }
 
+// The test that points BROWSER here found the browser (test/helpers/chromium.ts) and set CHROMIUM_PATH.
+if (!process.env.CHROMIUM_PATH) {
+  note('CHROMIUM_PATH is not set: the test that starts this script sets it (see test/helpers/browser.ts)');
+  process.exit(2);
+}
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  executablePath: process.env.CHROMIUM_PATH,
+  // The same flags as test/helpers/chromium.ts (CHROMIUM_ARGS).
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
 });
 try {
@@ -55,4 +61,6 @@ try {
   process.exitCode = 1;
 } finally {
   await browser.close();
+  // The last line: whoever reads the log can wait for it instead of racing the redirect.
+  note('browser closed');
 }

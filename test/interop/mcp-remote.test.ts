@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import test from 'ava';
 import { findUserByEmail } from '../../src/domain/accounts.ts';
 import { issuePersonalToken } from '../../src/domain/personal-tokens.ts';
+import { ensureChromium } from '../helpers/browser.ts';
 import { ALICE, BOB, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
 import { StdioClient } from '../helpers/stdio-client.ts';
 
@@ -18,6 +19,8 @@ const BROWSER_SCRIPT = resolve('test/interop/browser.mjs');
 
 let gh: RunningGatehouse;
 test.before(async () => {
+  // $BROWSER (browser.mjs) launches the Chromium named by CHROMIUM_PATH, which this leaves in the environment.
+  await ensureChromium();
   gh = await startGatehouse();
 });
 test.after.always(async () => gh?.close());
@@ -26,6 +29,17 @@ interface Bridge {
   client: StdioClient;
   /** What the browser script did, one line per step ('' when it never ran). */
   browserLog(): string;
+}
+
+/**
+ * The browser script's log once it has closed the browser: mcp-remote goes on
+ * as soon as its callback has the code, which may be before the script has
+ * written its last lines.
+ */
+async function finishedBrowserLog(bridge: Bridge): Promise<string> {
+  const deadline = Date.now() + 15_000;
+  while (!bridge.browserLog().includes('browser closed') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  return bridge.browserLog();
 }
 
 /** Starts `npx mcp-remote <url> …args` the way a desktop host does, with a browser that signs in as `person`. */
@@ -62,7 +76,8 @@ const sessionDir = mkdtempSync(join(tmpdir(), 'mcp-remote-oauth-'));
 test.after.always(() => rmSync(sessionDir, { recursive: true, force: true }));
 
 test.serial('mcp-remote signs in through a real browser (Chromium via $BROWSER), then lists and calls tools over stdio', async (t) => {
-  const { client, browserLog } = startMcpRemote(sessionDir, []);
+  const bridge = startMcpRemote(sessionDir, []);
+  const { client } = bridge;
   t.teardown(() => client.close());
   const init = await handshake(client);
   t.truthy(init.result, `initialize answered: ${JSON.stringify(init)}\n${client.log}`);
@@ -80,7 +95,7 @@ test.serial('mcp-remote signs in through a real browser (Chromium via $BROWSER),
   t.true(who.scopes.includes('mcp:tools'));
   t.is(who.era, 'legacy');
 
-  const steps = browserLog();
+  const steps = await finishedBrowserLog(bridge);
   t.regex(steps, /open \/authorize/);
   t.regex(steps, /signed in/);
   t.regex(steps, /landed on http:\/\/localhost:\d+\/oauth\/callback/, 'the redirect reached mcp-remote\'s own callback');

@@ -158,7 +158,9 @@ test.serial('when the token behind a session expires, bearer-less requests get 4
   const tokens = await tokensFor(shortLived, ALICE);
   const sessionId = await openSession(shortLived.resource, tokens.accessToken);
   t.is((await mcpPost(shortLived.resource, list(2), { 'mcp-session-id': sessionId })).status, 200);
-  await new Promise((resolve) => setTimeout(resolve, 2600));
+  // Wait out the token's own `exp` (seconds, so 1 to 2 s from now) rather than a fixed 2.6 s.
+  const { exp } = JSON.parse(Buffer.from(tokens.accessToken.split('.')[1]!, 'base64url').toString()) as { exp: number };
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, exp * 1000 - Date.now()) + 100));
   const expired = await mcpPost(shortLived.resource, list(3), { 'mcp-session-id': sessionId });
   t.is(expired.status, 401);
   t.regex(expired.headers.get('www-authenticate') ?? '', /error="invalid_token"/);

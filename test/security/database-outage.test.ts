@@ -7,7 +7,7 @@
  * restart, on the same sessions, with nothing lost.
  *
  * The outage itself is tested only on the PostgreSQL run: it needs a database
- * server the test can stop and start (its own, see private-postgres.ts). An
+ * server the test can stop and start (its own, see postgres-server.ts). An
  * SQLite file has no "server down"; its closest real equivalent is another
  * process (a backup, the sqlite3 shell) holding the database locked, so that
  * writes fail with SQLITE_BUSY once the busy timeout is over: the SQLite run
@@ -17,7 +17,7 @@ import test from 'ava';
 import { signedInAdmin, type AdminAgent } from '../helpers/admin-pages.ts';
 import { ClientV1, ClientV2, initializeRequest, mcpPost, modernPost, openSession, StreamableV1, StreamableV2, toolText } from '../helpers/mcp.ts';
 import { authorizeAndExchange, discover, postForm, register, type Tokens } from '../helpers/oauth.ts';
-import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-postgres.ts';
+import { startPostgresServer, type PostgresServer } from '../helpers/postgres-server.ts';
 import { openSql, type Sql } from '../helpers/sql.ts';
 import { ALICE, startGatehouse, testEngine, type RunningGatehouse } from '../helpers/server.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
@@ -29,7 +29,7 @@ function registerOutageTests() {
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const CALL_TIMEOUT = { timeout: 5000 };
 
-  let database: PrivatePostgres;
+  let database: PostgresServer;
   let gh: RunningGatehouse;
   let tokens: Tokens;
   let client: Record<string, unknown> & { client_id: string };
@@ -52,7 +52,7 @@ function registerOutageTests() {
   };
 
   test.before(async () => {
-    database = await startPrivatePostgres();
+    database = await startPostgresServer();
     gh = await startGatehouse({ env: { DATABASE_URL: database.url, GRANT_CHECK_CACHE: '1s', LOG_LEVEL: 'warn' } });
     const as = await discover(gh.issuer);
     const redirect = 'http://127.0.0.1:49870/callback';

@@ -1,53 +1,36 @@
 /**
- * The official MCP conformance suite (`@modelcontextprotocol/conformance`),
- * installed on demand and run against a real Gatehouse.
- *
- * The suite needs Node 22 or newer while Gatehouse supports Node 20, so both
- * the suite and a Node 22 binary come from the npm registry into `.tools/`
- * (gitignored); the suite runs as its own process on that Node, Gatehouse on
- * whatever Node runs the tests.
+ * The official MCP conformance suite (`@modelcontextprotocol/conformance`, a
+ * devDependency pinned to SUITE_VERSION), run as its own process on the same
+ * Node as the tests, against a real Gatehouse. It needs Node 22 or newer,
+ * which Gatehouse needs too.
  */
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 export const SUITE_PACKAGE = '@modelcontextprotocol/conformance';
 export const SUITE_VERSION = '0.2.0-alpha.12';
-const NODE_MAJOR = 22;
-
-const TOOLS_DIR = resolve('.tools/conformance');
-const nodePackage = `node-${process.platform}-${process.arch}`;
 
 export interface Suite {
   node: string;
   cli: string;
 }
 
-function installed(): Suite | undefined {
-  const node = join(TOOLS_DIR, 'node_modules', nodePackage, 'bin', 'node');
-  const cli = join(TOOLS_DIR, 'node_modules', SUITE_PACKAGE, 'dist', 'index.js');
-  const manifest = join(TOOLS_DIR, 'node_modules', SUITE_PACKAGE, 'package.json');
-  if (!existsSync(node) || !existsSync(cli)) return undefined;
-  const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string };
-  return version === SUITE_VERSION ? { node, cli } : undefined;
-}
-
-/** The suite and a Node to run it on, installed from the npm registry the first time. */
+/** The suite from node_modules (`npm ci` installs it), checked to be the version the baselines were written for. */
 export async function ensureSuite(log: (line: string) => void = () => {}): Promise<Suite> {
-  const ready = installed();
-  if (ready) return ready;
-  log(`installing ${SUITE_PACKAGE}@${SUITE_VERSION} and ${nodePackage}@${NODE_MAJOR} into ${TOOLS_DIR}`);
-  mkdirSync(TOOLS_DIR, { recursive: true });
-  writeFileSync(
-    join(TOOLS_DIR, 'package.json'),
-    `${JSON.stringify({ name: 'gatehouse-conformance-tools', private: true, dependencies: { [SUITE_PACKAGE]: SUITE_VERSION, [nodePackage]: `^${NODE_MAJOR}` } }, null, 2)}\n`,
-  );
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  await promisify(execFile)(npm, ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: TOOLS_DIR, maxBuffer: 16 * 1024 * 1024 });
-  const suite = installed();
-  if (!suite) throw new Error(`installing the conformance suite into ${TOOLS_DIR} did not produce ${nodePackage}/bin/node and ${SUITE_PACKAGE}`);
-  return suite;
+  const require = createRequire(import.meta.url);
+  let manifest: string;
+  try {
+    manifest = require.resolve(`${SUITE_PACKAGE}/package.json`);
+  } catch {
+    throw new Error(`${SUITE_PACKAGE} is not installed: run npm ci (it is a devDependency)`);
+  }
+  const { version, bin } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string; bin: Record<string, string> };
+  if (version !== SUITE_VERSION) throw new Error(`${SUITE_PACKAGE} ${version} is installed, the baselines are for ${SUITE_VERSION}: run npm ci`);
+  const cli = join(dirname(manifest), bin.conformance ?? 'dist/index.js');
+  log(`${SUITE_PACKAGE}@${version} on Node ${process.versions.node}`);
+  return { node: process.execPath, cli };
 }
 
 export interface SuiteRun {
