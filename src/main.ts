@@ -63,22 +63,45 @@ async function serve(config: Config): Promise<void> {
 
 class UsageError extends Error {}
 
+const OPTIONS = {
+  admin: { type: 'boolean', default: false },
+  'password-stdin': { type: 'boolean', default: false },
+  name: { type: 'string' },
+  user: { type: 'string' },
+  scope: { type: 'string' },
+  expires: { type: 'string' },
+  'older-than': { type: 'string', default: '1h' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+/**
+ * parseArgs with ids that begin with a single "-" read as arguments: client
+ * ids and token ids are base64url, so one in 64 starts with "-" and would
+ * otherwise be refused as an unknown option. An unknown "--word" stays a
+ * usage error (an id that starts with "--" can follow a "--").
+ */
+function parseCommandLine(argv: string[]) {
+  const takesValue = (arg: string) => Object.entries(OPTIONS).some(([name, option]) => option.type === 'string' && arg === `--${name}`);
+  const dashed: string[] = [];
+  // A NUL cannot occur in a real argument, so the placeholder cannot collide with one.
+  const args = argv.map((arg, i) => {
+    if (!arg.startsWith('-') || arg.startsWith('--') || arg === '-h' || (i > 0 && takesValue(argv[i - 1]!))) return arg;
+    dashed.push(arg);
+    return `\0${dashed.length - 1}`;
+  });
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: OPTIONS });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const positionals = parsed.positionals.map((arg) => (arg.startsWith('\0') ? dashed[Number(arg.slice(1))]! : arg));
+  return { values: parsed.values, positionals };
+}
+
 /** Parses the command line and runs the command; -1 means "keep running" (serve). */
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      admin: { type: 'boolean', default: false },
-      'password-stdin': { type: 'boolean', default: false },
-      name: { type: 'string' },
-      user: { type: 'string' },
-      scope: { type: 'string' },
-      expires: { type: 'string' },
-      'older-than': { type: 'string', default: '1h' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  const { values, positionals } = parseCommandLine(argv);
   if (values.help) {
     console.log(USAGE);
     return 0;

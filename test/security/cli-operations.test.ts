@@ -103,3 +103,13 @@ test('`gatehouse client delete` also removes the registration: RFC 7592 read, /t
   t.false((await cli('client', 'list')).stdout.includes(client.client_id), '`client list` no longer lists it');
   t.is(await statusWithin(() => initializeStatus(tokens.access_token), [401]), 401, 'its access token is refused at /mcp');
 });
+
+test('an id that begins with "-" (base64url ids do, one in 32) reaches the command instead of being read as an option', async (t) => {
+  const deleted = await cli('client', 'delete', '-pZq8Xc1');
+  t.is(deleted.code, 1, describeRun(deleted));
+  t.regex(deleted.stdout, /no client -pZq8Xc1/, 'the command looked the id up');
+  t.notRegex(deleted.stderr, /Unknown option|TypeError/);
+  const unknown = await cli('client', 'list', '--colour');
+  t.is(unknown.code, 1);
+  t.notRegex(unknown.stderr, /TypeError|at .*\.ts:\d+/, 'a bad command line is a usage message, not a stack trace');
+});
