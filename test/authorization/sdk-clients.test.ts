@@ -1,12 +1,8 @@
-import { createServer } from 'node:https';
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'ava';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import selfsigned from 'selfsigned';
 import { auth as authV1 } from '@modelcontextprotocol/sdk/client/auth.js';
 import { auth as authV2 } from '@modelcontextprotocol/client';
+import { cimdEnv, publicClientDocument, startCimdHost } from '../helpers/cimd.ts';
 import { ADMIN, ALICE, freePort, spawnGatehouse, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
 import { MemoryOAuthProvider } from '../helpers/sdk-oauth.ts';
 import { UserAgent } from '../helpers/user-agent.ts';
@@ -62,40 +58,12 @@ test('the v2 SDK auth(): discovery with issuer checks, DCR, authorization, RFC 9
  * through NODE_EXTRA_CA_CERTS. Production keeps the guard.
  */
 test('the v2 SDK with a Client ID Metadata Document instead of registration', async (t) => {
-  const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
-    days: 1,
-    keySize: 2048,
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }] }],
-  } as never);
-  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-cimd-'));
-  writeFileSync(join(dir, 'ca.pem'), pems.cert);
-
   const redirect = 'http://127.0.0.1:49402/callback';
-  const documentPort = await freePort();
-  const clientId = `https://localhost:${documentPort}/oauth/client.json`;
-  const fetched: string[] = [];
-  const documentServer = createServer({ key: pems.private, cert: pems.cert }, (req, res) => {
-    fetched.push(req.url ?? '');
-    res.setHeader('content-type', 'application/json');
-    res.end(
-      JSON.stringify({
-        client_id: clientId,
-        client_name: 'CIMD Test Client',
-        redirect_uris: [redirect],
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'none',
-      }),
-    );
-  });
-  await new Promise<void>((resolve) => documentServer.listen(documentPort, '127.0.0.1', resolve));
-  t.teardown(() => documentServer.close());
+  const host = await startCimdHost();
+  t.teardown(() => host.close());
+  const clientId = host.publish('/oauth/client.json', publicClientDocument('CIMD Test Client', [redirect]));
 
-  const port = await freePort();
-  const server = await spawnGatehouse({
-    port,
-    env: { CIMD_ALLOW_PRIVATE_ADDRESSES: 'on', NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'), LOG_LEVEL: 'warn' },
-  });
+  const server = await spawnGatehouse({ port: await freePort(), env: { ...cimdEnv(host), LOG_LEVEL: 'warn' } });
   t.teardown(() => server.stop());
 
   const provider = new MemoryOAuthProvider(redirect, {}, { clientMetadataUrl: clientId });
@@ -104,7 +72,7 @@ test('the v2 SDK with a Client ID Metadata Document instead of registration', as
 
   const agent = new UserAgent();
   const callback = await agent.authorize(provider.authorizationUrl!, ADMIN);
-  t.true(fetched.includes('/oauth/client.json'), 'Gatehouse fetched the metadata document');
+  t.true(host.fetched.includes('/oauth/client.json'), 'Gatehouse fetched the metadata document');
   t.true(agent.pages.some((page) => page.html.includes('CIMD Test Client')), 'the consent page names the client from its document');
   t.is(
     await authV2(provider as never, { serverUrl: `${server.url}/mcp`, authorizationCode: callback.searchParams.get('code')!, iss: callback.searchParams.get('iss')! }),
