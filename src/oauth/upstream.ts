@@ -42,7 +42,7 @@ export class UpstreamSignIn {
     const url = client.buildAuthorizationUrl(configuration, {
       redirect_uri: this.redirectUri,
       response_type: 'code',
-      scope: 'openid email profile',
+      scope: scopesFor(configuration),
       state: pending.state,
       nonce: pending.nonce,
       code_challenge: await client.calculatePKCECodeChallenge(pending.verifier),
@@ -90,6 +90,12 @@ export class UpstreamSignIn {
     this.configurations.set(key, { at: Date.now(), configuration });
     return configuration;
   }
+}
+
+/** `openid email profile`, and `groups` where the provider offers such a scope (Okta, Keycloak with a mapper): admin roles come from it. */
+function scopesFor(configuration: client.Configuration): string {
+  const offered = configuration.serverMetadata().scopes_supported ?? [];
+  return ['openid', 'email', 'profile', ...(offered.includes('groups') ? ['groups'] : [])].join(' ');
 }
 
 /** An error's kind and OAuth error code, never a value it was about (codes and tokens stay out of logs and pages). */
