@@ -18,6 +18,13 @@ const ID_JAG_TYPE = 'oauth-id-jag+jwt';
 
 const ASSERTION_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
+/** invalid_grant, saying why (oidc-provider's own hides the detail; this one is for the client's developer). */
+function refusal(description: string): errors.InvalidGrant {
+  const error = new errors.InvalidGrant(description);
+  error.error_description = description;
+  return error;
+}
+
 export interface IdJagDeps {
   config: Config;
   store: Store;
@@ -45,7 +52,7 @@ export function registerIdJagGrant(provider: Provider, deps: IdJagDeps): void {
 
   async function keysOf(trusted: Parameters<UpstreamSignIn['jwksUri']>[0]) {
     const uri = await deps.upstream.jwksUri(trusted).catch(() => {
-      throw new errors.InvalidGrant("the assertion's issuer could not be reached to verify it");
+      throw refusal("the assertion's issuer could not be reached to verify it");
     });
     let keys = keySets.get(uri);
     if (!keys) {
@@ -60,14 +67,14 @@ export function registerIdJagGrant(provider: Provider, deps: IdJagDeps): void {
     if (!assertion) throw new errors.InvalidRequest('missing required parameter assertion');
     let issuer: unknown;
     try {
-      if (decodeProtectedHeader(assertion).typ !== ID_JAG_TYPE) throw new errors.InvalidGrant(`the assertion is not an ID-JAG (typ ${ID_JAG_TYPE})`);
+      if (decodeProtectedHeader(assertion).typ !== ID_JAG_TYPE) throw refusal(`the assertion is not an ID-JAG (typ ${ID_JAG_TYPE})`);
       issuer = decodeJwt(assertion).iss;
     } catch (error) {
-      if (error instanceof errors.InvalidGrant) throw error;
-      throw new errors.InvalidGrant('the assertion is not a JWT');
+      if (error instanceof errors.OIDCProviderError) throw error;
+      throw refusal('the assertion is not a JWT');
     }
     const trusted = typeof issuer === 'string' ? await deps.identityProviders.byIssuer(issuer) : undefined;
-    if (!trusted) throw new errors.InvalidGrant("the assertion's issuer is not a trusted identity provider");
+    if (!trusted) throw refusal("the assertion's issuer is not a trusted identity provider");
     try {
       const { payload } = await jwtVerify(assertion, await keysOf(trusted), {
         issuer: trusted.issuer,
@@ -79,10 +86,10 @@ export function registerIdJagGrant(provider: Provider, deps: IdJagDeps): void {
       });
       return { payload: payload as never, trusted };
     } catch (error) {
-      if (error instanceof errors.InvalidGrant) throw error;
-      if (error instanceof joseErrors.JWTExpired) throw new errors.InvalidGrant('the assertion has expired');
-      if (error instanceof joseErrors.JWTClaimValidationFailed) throw new errors.InvalidGrant(`the assertion's ${error.claim} claim is not acceptable`);
-      throw new errors.InvalidGrant("the assertion's signature does not verify with its issuer's keys");
+      if (error instanceof errors.OIDCProviderError) throw error;
+      if (error instanceof joseErrors.JWTExpired) throw refusal('the assertion has expired');
+      if (error instanceof joseErrors.JWTClaimValidationFailed) throw refusal(`the assertion's ${error.claim} claim is not acceptable`);
+      throw refusal("the assertion's signature does not verify with its issuer's keys");
     }
   }
 
@@ -102,14 +109,14 @@ export function registerIdJagGrant(provider: Provider, deps: IdJagDeps): void {
     const params = ctx.oidc.params as Record<string, string | undefined>;
     try {
       const { payload, trusted } = await verify(ctx);
-      if (payload.client_id !== client.clientId) throw new errors.InvalidGrant('the assertion was issued for another client');
+      if (payload.client_id !== client.clientId) throw refusal('the assertion was issued for another client');
       const resource = typeof payload.resource === 'string' ? deps.canonicalResource(payload.resource) : undefined;
       if (!resource) throw new errors.InvalidTarget(`the assertion is not for this server's resource ${deps.config.resource}`);
       if (params.resource !== undefined && deps.canonicalResource(params.resource) !== resource) throw new errors.InvalidTarget('the resource asked for is not the assertion\'s');
       const scopes = scopesOf(payload, params.scope);
-      if (!(await spendAssertion(deps.store, trusted.issuer, payload.jti, payload.exp * 1000))) throw new errors.InvalidGrant('the assertion was already used');
+      if (!(await spendAssertion(deps.store, trusted.issuer, payload.jti, payload.exp * 1000))) throw refusal('the assertion was already used');
       const person = await deps.companySignIn.personFor(trusted, payload as never);
-      if (!person.ok) throw new errors.InvalidGrant(person.reason);
+      if (!person.ok) throw refusal(person.reason);
 
       const grant = new provider.Grant({ accountId: person.user.id, clientId: client.clientId });
       grant.addResourceScope(resource, scopes.join(' '));
