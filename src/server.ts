@@ -27,6 +27,7 @@ import { SessionRegistry } from './mcp/sessions/registry.ts';
 import { builtinModule } from './mcp/tools/builtin.ts';
 import { ToolRegistry } from './mcp/tools/registry.ts';
 import { accessTokenHandlers } from './oauth/access-tokens.ts';
+import { clientCredentialsScopeHandlers } from './oauth/client-credentials-scope.ts';
 import { followProvider } from './oauth/events.ts';
 import { createProvider } from './oauth/provider.ts';
 import { UpstreamSignIn } from './oauth/upstream.ts';
@@ -185,6 +186,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     sseHandlers({ config, auth: mcpAuth, sessions, onMessages: countMessages }),
     oauthEdgeHandlers(registrationPolicy),
     accessTokenHandlers({ verifier, access }),
+    clientCredentialsScopeHandlers(store),
     interactionHandlers({ provider, store, csrf, signIn, identityProviders, passwordLogin: config.passwordLogin }),
     companySignInHandlers({
       issuer: config.issuer,
