@@ -66,10 +66,10 @@ export function signInRoutes({ store, signIn, sessions, pages, csrf, issuer, sec
     if (!fromOurOrigin(ctx, issuer)) return sendMessage(ctx, 403, 'Request refused', 'This form was sent from another site.');
     const form = await readForm(ctx);
     const next = localPath(form.next);
+    if (!passwordLogin) return render(ctx, { next, error: 'Signing in with a password is turned off here. Continue with your company account.' }, 403);
     const nonce = ctx.cookies.get(LOGIN_COOKIE);
     if (!nonce || !csrf.verify(`login:${nonce}`, form.csrf)) return render(ctx, { next, error: 'This form expired. Try again.' }, 403);
 
-    if (!passwordLogin) return render(ctx, { next, error: 'Signing in with a password is turned off here. Continue with your company account.' }, 403);
     const email = (form.email ?? '').trim();
     const result = await signIn.attempt({ email, password: form.password ?? '', ip: ctx.ip, via: { page: 'admin' } });
     if (!result.ok) {
