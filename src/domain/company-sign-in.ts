@@ -12,7 +12,12 @@ export interface VerifiedIdentity {
   email_verified?: unknown;
   name?: unknown;
   groups?: unknown;
+  /** Entra ID's "email domain owner verified": Entra sends this instead of `email_verified`. */
+  xms_edov?: unknown;
 }
+
+/** A verified email: `email_verified`, or Entra ID's `xms_edov` (the tenant owns the email's domain). */
+const emailVerified = (identity: VerifiedIdentity) => identity.email_verified === true || identity.xms_edov === true;
 
 export type CompanySignInResult =
   | { ok: true; user: User; created: boolean }
@@ -67,7 +72,7 @@ export class CompanySignIn {
   async personFor(provider: IdentityProvider, identity: VerifiedIdentity): Promise<{ ok: true; user: User } | { ok: false; reason: string }> {
     const link = await findIdentityLink(this.store, provider.issuer, identity.sub);
     let user = link ? await users.findUserById(this.store, link.userId) : undefined;
-    if (!user && typeof identity.email === 'string' && identity.email_verified === true && domainAllowed(provider, normalizeEmail(identity.email))) {
+    if (!user && typeof identity.email === 'string' && emailVerified(identity) && domainAllowed(provider, normalizeEmail(identity.email))) {
       user = await findUserByEmail(this.store, identity.email);
     }
     if (!user) return { ok: false, reason: 'the assertion names nobody with an account here' };
@@ -80,7 +85,7 @@ export class CompanySignIn {
     let user = link ? await users.findUserById(this.store, link.userId) : undefined;
     let created = false;
     if (!user) {
-      if (typeof identity.email !== 'string' || identity.email_verified !== true) return refuse('unverified_email');
+      if (typeof identity.email !== 'string' || !emailVerified(identity)) return refuse('unverified_email');
       const email = normalizeEmail(identity.email);
       if (!domainAllowed(provider, email)) return refuse('domain');
       user = await findUserByEmail(this.store, email);
