@@ -170,7 +170,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     onFailure: (reason) => metrics.authFailure(reason),
     // An OAuth client's "last used" on the admin page includes its MCP calls (written at most once a minute).
     onAdmitted: (principal) => {
-      if (principal.kind === 'oauth') void clientIndex.touch(principal.clientId).catch(() => {});
+      if (principal.kind !== 'pat') void clientIndex.touch(principal.clientId).catch(() => {});
     },
   });
   const countMessages = (messages: readonly JSONRPCMessage[], era: 'legacy' | 'modern') => {

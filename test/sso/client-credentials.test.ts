@@ -20,15 +20,23 @@ interface Created {
   secret: string;
 }
 
+/** Every secret and token these tests saw: none may appear in a log line. */
+const secrets: string[] = [];
+
 async function createWithCli(name: string): Promise<Created> {
   const created = await gatehouseCli(gh.databaseUrl, ['client', 'create', '--name', name, '--client-credentials', '--scope', 'mcp:tools']);
   if (created.code !== 0) throw new Error(`client create failed: ${created.stderr}`);
-  return { id: /client_id: (\S+)/.exec(created.stdout)![1]!, secret: /client_secret: (\S+)/.exec(created.stdout)![1]! };
+  const client = { id: /client_id: (\S+)/.exec(created.stdout)![1]!, secret: /client_secret: (\S+)/.exec(created.stdout)![1]! };
+  secrets.push(client.secret);
+  return client;
 }
 
 const basic = (client: Created) => ({ authorization: `Basic ${Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(client.secret)}`).toString('base64')}` });
-const tokenFor = (client: Created, extra: Record<string, string> = {}) =>
-  postForm(`${gh.url}/token`, { grant_type: 'client_credentials', resource: gh.resource, scope: 'mcp:tools', ...extra }, basic(client));
+async function tokenFor(client: Created, extra: Record<string, string> = {}) {
+  const answer = await postForm(`${gh.url}/token`, { grant_type: 'client_credentials', resource: gh.resource, scope: 'mcp:tools', ...extra }, basic(client));
+  if (typeof answer.json.access_token === 'string') secrets.push(answer.json.access_token);
+  return answer;
+}
 
 async function whoami(token: string) {
   const { client } = await connectV1(gh, token);
@@ -123,4 +131,10 @@ test('the admin page creates machine clients and shows the secret once; nobody c
   });
   t.is(selfRegistered.status, 400);
   t.is(((await selfRegistered.json()) as { error: string }).error, 'invalid_client_metadata');
+});
+
+test.after('no client secret or token reaches a log line', (t) => {
+  const logs = gh.logs.join('\n');
+  t.true(secrets.length > 5);
+  for (const secret of secrets) t.false(logs.includes(secret), 'a secret was logged');
 });

@@ -159,3 +159,9 @@ test('revoking the client ends the tokens it got from ID-JAGs', async (t) => {
   await gh.gatehouse.access.revokeClient(id, { actor: 'test' });
   await t.throwsAsync(connectV2(gh, tokens.access_token), { message: /access was revoked/ });
 });
+
+test.after('no ID-JAG, ID token or client secret reaches a log line', (t) => {
+  const logs = gh.logs.join('\n');
+  t.true(idp.secretsIssued.size > 10);
+  for (const secret of [...idp.secretsIssued, client.secret, APP_AT_IDP.clientSecret]) t.false(logs.includes(secret), 'a secret was logged');
+});

@@ -177,6 +177,13 @@ test.serial('providers added on the admin page apply at once, and go when remove
   t.is(bad.status, 400);
   t.regex(bad.html, /must be https/);
 
+  // A provider that does not answer gets a page that says so, never a 500.
+  await admin.act('/admin/providers', { id: 'down', name: 'Down Corp', issuer: 'http://127.0.0.1:9', client_id: 'gatehouse', client_secret: 'whatever' });
+  const down = await new UserAgent().request(`${gh.url}/sso/start/down`);
+  t.is(down.status, 502);
+  t.regex(await down.text(), /could not reach Down Corp/);
+  await admin.act('/admin/providers/down/delete');
+
   await admin.act('/admin/providers/partner/delete');
   t.notRegex(await (await new UserAgent().request(`${gh.url}/login`)).text(), /Partner Inc/);
   const gone = await new UserAgent().request(`${gh.url}/sso/start/partner`);
