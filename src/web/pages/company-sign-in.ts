@@ -49,14 +49,18 @@ export function companySignInHandlers(deps: Deps): Handlers {
     sendMessage(ctx, 403, 'You could not be signed in', message, retry ? { link: { href: retry, label: 'Back to sign-in' } } : {});
   }
 
+  /** The sign-in page a person came from, to try again or choose another way in. */
+  const signInPageOf = (to: Destination) => ('interaction' in to ? `/interaction/${to.interaction}` : `/login${to.next ? `?next=${encodeURIComponent(to.next)}` : ''}`);
+
   async function begin(ctx: Context, identityProvider: IdentityProvider | undefined, to: Destination): Promise<void> {
-    if (!identityProvider) return sendMessage(ctx, 404, 'No such sign-in', 'This identity provider is not set up here (any more). Go back and choose another way to sign in.');
+    const back = { link: { href: signInPageOf(to), label: 'Back to sign-in' } };
+    if (!identityProvider) return sendMessage(ctx, 404, 'No such sign-in', 'This identity provider is not set up here (any more). Choose another way to sign in.', back);
     let started;
     try {
       started = await deps.upstream.start(identityProvider);
     } catch (error) {
       deps.logger.warn({ provider: identityProvider.id, reason: (error as Error).message }, 'could not start sign-in at the identity provider');
-      return sendMessage(ctx, 502, 'Your identity provider did not answer', `Gatehouse could not reach ${identityProvider.name}. Try again in a moment, or ask your administrator.`);
+      return sendMessage(ctx, 502, 'Your identity provider did not answer', `Gatehouse could not reach ${identityProvider.name}. Try again in a moment, or ask your administrator.`, back);
     }
     await pendingCookie.set(ctx, { ...started.pending, provider: identityProvider.id, to });
     ctx.status = 303;
@@ -87,7 +91,7 @@ export function companySignInHandlers(deps: Deps): Handlers {
     const pending = await pendingCookie.read(ctx);
     pendingCookie.clear(ctx);
     if (!pending) return sendMessage(ctx, 400, 'This sign-in has expired', 'It took too long, or it was started in another browser. Start again from the sign-in page.');
-    const retry = 'interaction' in pending.to ? `/interaction/${pending.to.interaction}` : `/login${pending.to.next ? `?next=${encodeURIComponent(pending.to.next)}` : ''}`;
+    const retry = signInPageOf(pending.to);
     const identityProvider = await deps.identityProviders.find(pending.provider);
     if (!identityProvider) return refused(ctx, 'This identity provider was removed while you were signing in. Choose another way to sign in.', retry);
 
