@@ -136,6 +136,14 @@ test('refused: a disabled person, and a client without the grant', async (t) => 
   t.is(disabled.status, 400);
   t.is(disabled.json.error, 'invalid_grant');
 
+  // A client registered for people's sign-in cannot use the grant.
+  const publicClient = (await (
+    await fetch(`${gh.url}/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/cb'], token_endpoint_auth_method: 'none' }) })
+  ).json()) as { client_id: string };
+  const notAllowed = await postForm(`${gh.url}/token`, { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: await idp.mintIdJag({ ...goodClaims(), client_id: publicClient.client_id }), client_id: publicClient.client_id });
+  t.is(notAllowed.status, 400, notAllowed.text);
+  t.regex(String(notAllowed.json.error), /^(unauthorized_client|invalid_request)$/);
+
   // A self-registered client may not ask for this grant at all.
   const selfRegistered = await fetch(`${gh.url}/register`, {
     method: 'POST',
