@@ -16,6 +16,9 @@ const USAGE = `Usage: gatehouse <command>
   token list [--user <email>]             personal access tokens
   token revoke <id>                       revoke a personal access token
   client list                             registered OAuth clients
+  client create --name <n> --client-credentials [--id-jag] [--scope "mcp:tools"]
+                                          a machine client (client credentials and/or ID-JAG);
+                                          prints client_id and client_secret once
   client revoke <id>                      end everything a client holds (it stays registered)
   client delete <id>                      revoke, then delete the registration
   keys rotate                             start signing with new keys (old ones keep verifying)
@@ -71,6 +74,8 @@ const OPTIONS = {
   scope: { type: 'string' },
   expires: { type: 'string' },
   'older-than': { type: 'string', default: '1h' },
+  'client-credentials': { type: 'boolean', default: false },
+  'id-jag': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -125,6 +130,8 @@ async function main(argv: string[]): Promise<number> {
       scope: values.scope,
       expires: values.expires,
       olderThan: values['older-than'],
+      clientCredentials: values['client-credentials'],
+      idJag: values['id-jag'],
     },
     readStdin,
     print: (line) => console.log(line),

@@ -16,6 +16,8 @@ import { notesOf } from './domain/notes.ts';
 import { RegistrationPolicy } from './domain/registration-policy.ts';
 import { BASE_SCOPE } from './domain/scopes.ts';
 import { PasswordSignIn } from './domain/sign-in.ts';
+import { CompanySignIn } from './domain/company-sign-in.ts';
+import { IdentityProviders } from './domain/identity-providers.ts';
 import { loadVerificationKeys } from './domain/signing-keys.ts';
 import { TokenVerifier } from './domain/token-verifier.ts';
 import { McpAuth } from './mcp/auth.ts';
@@ -25,8 +27,10 @@ import { SessionRegistry } from './mcp/sessions/registry.ts';
 import { builtinModule } from './mcp/tools/builtin.ts';
 import { ToolRegistry } from './mcp/tools/registry.ts';
 import { accessTokenHandlers } from './oauth/access-tokens.ts';
+import { clientCredentialsScopeHandlers } from './oauth/client-credentials-scope.ts';
 import { followProvider } from './oauth/events.ts';
 import { createProvider } from './oauth/provider.ts';
+import { UpstreamSignIn } from './oauth/upstream.ts';
 import { oauthEdgeHandlers } from './oauth/request-edge.ts';
 import { answerUnavailableLikeEveryRoute } from './oauth/unavailable.ts';
 import { createLogger, type Logger } from './ops/logging.ts';
@@ -49,6 +53,7 @@ import { settleBeforeAnswering } from './web/middleware/settle.ts';
 import { answerUnmatched } from './web/middleware/unmatched.ts';
 import { opsHandlers } from './web/ops-endpoints.ts';
 import { interactionHandlers } from './web/pages/interaction.ts';
+import { companySignInHandlers } from './web/pages/company-sign-in.ts';
 import { setupHandlers } from './web/pages/setup.ts';
 import { resourceMetadataHandlers } from './web/resource-metadata.ts';
 import { sseHandlers } from './web/sse-endpoint.ts';
@@ -101,11 +106,15 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const registrationPolicy = new RegistrationPolicy(store, config.cimd.enabled);
   const clientIndex = new ClientIndex(store, logger);
   await clientIndex.backfill();
+  const identityProviders = new IdentityProviders(store, config.sso);
+  const companySignIn = new CompanySignIn(store, (reason) => metrics.authFailure(reason));
+  const upstream = new UpstreamSignIn(`${config.issuer}/sso/callback`);
   const provider = await createProvider({
     config,
     store,
     registrationPolicy,
     clientIndex,
+    idJag: { identityProviders, companySignIn, upstream },
     renderError: async (ctx: KoaContextWithOIDC, out) => {
       sendMessage(ctx as never, ctx.status >= 400 ? ctx.status : 400, 'The app sent an invalid request', String(out.error_description ?? out.error), {
         detail: out.error,
@@ -161,7 +170,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     onFailure: (reason) => metrics.authFailure(reason),
     // An OAuth client's "last used" on the admin page includes its MCP calls (written at most once a minute).
     onAdmitted: (principal) => {
-      if (principal.kind === 'oauth') void clientIndex.touch(principal.clientId).catch(() => {});
+      if (principal.kind !== 'pat') void clientIndex.touch(principal.clientId).catch(() => {});
     },
   });
   const countMessages = (messages: readonly JSONRPCMessage[], era: 'legacy' | 'modern') => {
@@ -169,7 +178,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   };
 
   const inFlight = new InFlight();
-  const admin = adminArea({ config, store, provider, registrationPolicy, clientIndex, access, sessions, signIn, csrf });
+  const admin = adminArea({ config, store, provider, registrationPolicy, clientIndex, access, sessions, signIn, csrf, identityProviders });
   const handlers = mergeHandlers(
     opsHandlers({ store, metrics, metricsToken: config.metricsToken, isShuttingDown: () => inFlight.stopping }),
     resourceMetadataHandlers(config),
@@ -177,7 +186,19 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     sseHandlers({ config, auth: mcpAuth, sessions, onMessages: countMessages }),
     oauthEdgeHandlers(registrationPolicy),
     accessTokenHandlers({ verifier, access }),
-    interactionHandlers({ provider, store, csrf, signIn }),
+    clientCredentialsScopeHandlers(store),
+    interactionHandlers({ provider, store, csrf, signIn, identityProviders, passwordLogin: config.passwordLogin }),
+    companySignInHandlers({
+      issuer: config.issuer,
+      provider,
+      upstream,
+      identityProviders,
+      companySignIn,
+      adminSessions: admin.adminSessions,
+      cookieSecret: cookieKeys[0]!,
+      secureCookies: config.issuer.startsWith('https:'),
+      logger,
+    }),
     setupHandlers({ store, csrf }),
     admin.handlers,
   );

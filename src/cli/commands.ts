@@ -1,5 +1,6 @@
 import type { Config } from '../config/config.ts';
 import { parseDuration } from '../config/config.ts';
+import { audit } from '../data/audit-log.ts';
 import { listClients } from '../data/client-index.ts';
 import { openStore } from '../data/engines/open.ts';
 import type { Store } from '../data/engines/store.ts';
@@ -10,6 +11,7 @@ import { Access } from '../domain/access.ts';
 import { AccountError, addPerson, listPeople, requireUserByEmail } from '../domain/accounts.ts';
 import { issuePersonalToken, TokenRequestError } from '../domain/personal-tokens.ts';
 import { BASE_SCOPE } from '../domain/scopes.ts';
+import { ClientInputError } from '../oauth/client-errors.ts';
 import { pruneRetiredKeys, rotateSigningKeys } from '../domain/signing-keys.ts';
 
 /** A refusal the CLI prints as it is, exiting 1. */
@@ -26,6 +28,8 @@ export interface Invocation {
     scope?: string | undefined;
     expires?: string | undefined;
     olderThan: string;
+    clientCredentials: boolean;
+    idJag: boolean;
   };
   readStdin(): Promise<string>;
   print(line: string): void;
@@ -149,6 +153,43 @@ export const COMMANDS: Record<string, (config: Config, invocation: Invocation) =
     return 0;
   },
 
+  async 'client create'(config, invocation) {
+    const { options } = invocation;
+    if (!options.name) throw new CommandError('client create needs --name <name>');
+    if (!options.clientCredentials && !options.idJag) throw new CommandError('client create makes machine clients: add --client-credentials and/or --id-jag (people\'s apps register themselves)');
+    const created = await withStore(config, async (store) => {
+      // Loaded only here: registering checks the metadata as the authorization server does.
+      const [{ createProvider }, { registerManualClient }, { ClientIndex }, { RegistrationPolicy }, { IdentityProviders }, { CompanySignIn }, { UpstreamSignIn }] = await Promise.all([
+        import('../oauth/provider.ts'),
+        import('../oauth/manual-clients.ts'),
+        import('../data/client-index.ts'),
+        import('../domain/registration-policy.ts'),
+        import('../domain/identity-providers.ts'),
+        import('../domain/company-sign-in.ts'),
+        import('../oauth/upstream.ts'),
+      ]);
+      const clientIndex = new ClientIndex(store);
+      const provider = await createProvider({
+        config,
+        store,
+        clientIndex,
+        registrationPolicy: new RegistrationPolicy(store, config.cimd.enabled),
+        renderError: async () => {},
+        idJag: { identityProviders: new IdentityProviders(store, config.sso), companySignIn: new CompanySignIn(store), upstream: new UpstreamSignIn(`${config.issuer}/sso/callback`) },
+      });
+      const client = await registerManualClient(
+        { store, provider, clientIndex },
+        { name: options.name!, redirectUris: [], confidential: true, clientCredentials: options.clientCredentials, idJag: options.idJag, ...(options.scope ? { scope: options.scope } : {}) },
+      );
+      await audit(store, { event: 'client.registered', actor: 'cli', subject: client.clientId, detail: { kind: 'manual', name: options.name, clientCredentials: options.clientCredentials, idJag: options.idJag } });
+      return client;
+    });
+    invocation.print(`client_id: ${created.clientId}`);
+    invocation.print(`client_secret: ${created.secret}`);
+    invocation.print('\nThe secret is shown once. The token endpoint is ' + `${config.issuer}/token` + '; ask with resource=' + config.resource + (options.scope ? ` and scope="${options.scope}".` : '.'));
+    return 0;
+  },
+
   async 'client revoke'(config, invocation) {
     const clientId = requireArgument(invocation, 'the client id');
     const { grants, sessions } = await withStore(config, (store, events) => new Access(store, events).revokeClient(clientId, BY_CLI));
@@ -192,5 +233,5 @@ export const COMMANDS: Record<string, (config: Config, invocation: Invocation) =
 
 /** Refusals worded for the operator, printed without a stack. */
 export function isRefusal(error: unknown): boolean {
-  return error instanceof CommandError || error instanceof AccountError || error instanceof TokenRequestError;
+  return error instanceof CommandError || error instanceof AccountError || error instanceof TokenRequestError || error instanceof ClientInputError;
 }

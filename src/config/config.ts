@@ -73,7 +73,32 @@ const EnvSchema = z.object({
   RATE_LIMIT_MCP_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
   // Anthropic's published outbound range: every Claude.ai user comes from it.
   RATE_LIMIT_EXEMPT: list('160.79.104.0/21'),
+  SSO_ISSUER: z.string().url().optional(),
+  SSO_CLIENT_ID: z.string().optional(),
+  SSO_CLIENT_SECRET: z.string().optional(),
+  SSO_NAME: z.string().max(100).default('your company account'),
+  SSO_ALLOWED_DOMAINS: list(),
+  SSO_ADMIN_GROUPS: list(),
+  PASSWORD_LOGIN: onOff('on'),
 });
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * Why an identity provider's issuer cannot be trusted, or undefined when it
+ * can: https, or plain http on a loopback address (a provider on this machine,
+ * and the tests).
+ */
+export function issuerRefusal(issuer: string): string | undefined {
+  const url = URL.parse(issuer);
+  if (!url) return 'the issuer is not a URL';
+  if (url.search || url.hash) return 'the issuer must not carry a query or fragment';
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) return undefined;
+  return 'the issuer must be https (plain http only on 127.0.0.1, localhost or [::1])';
+}
+
+export const isLoopbackIssuer = (issuer: string) => URL.parse(issuer)?.protocol === 'http:';
 
 export type Config = ReturnType<typeof buildConfig>;
 
@@ -106,6 +131,8 @@ function buildConfig(env: z.infer<typeof EnvSchema>) {
   }
   const issuer = publicUrl.origin;
   const resource = `${issuer}/mcp`;
+  const sso = companyProvider(env);
+  if (!env.PASSWORD_LOGIN && !sso) throw new ConfigError('PASSWORD_LOGIN=off needs SSO_ISSUER, SSO_CLIENT_ID and SSO_CLIENT_SECRET, or nobody could sign in');
 
   return {
     port: env.PORT,
@@ -157,5 +184,27 @@ function buildConfig(env: z.infer<typeof EnvSchema>) {
     keepAliveTimeoutMs: env.HTTP_KEEPALIVE_TIMEOUT * 1000,
     metricsToken: env.METRICS_TOKEN,
     adminSessionTtlMs: env.ADMIN_SESSION_TTL * 1000,
+    /** The company's identity provider from SSO_*; more are added on the admin page. */
+    sso,
+    /** Whether people may sign in with a Gatehouse password (off: only through an identity provider). */
+    passwordLogin: env.PASSWORD_LOGIN,
+  };
+}
+
+function companyProvider(env: z.infer<typeof EnvSchema>) {
+  const given = [env.SSO_ISSUER, env.SSO_CLIENT_ID, env.SSO_CLIENT_SECRET].filter(Boolean).length;
+  if (given === 0) return undefined;
+  if (given !== 3) throw new ConfigError('SSO_ISSUER, SSO_CLIENT_ID and SSO_CLIENT_SECRET go together');
+  // Kept exactly as given: it must equal the provider's `iss` byte for byte (Auth0's ends with a slash).
+  const issuer = env.SSO_ISSUER!;
+  const refusal = issuerRefusal(issuer);
+  if (refusal) throw new ConfigError(`SSO_ISSUER: ${refusal}`);
+  return {
+    issuer,
+    clientId: env.SSO_CLIENT_ID!,
+    clientSecret: env.SSO_CLIENT_SECRET!,
+    name: env.SSO_NAME,
+    allowedDomains: env.SSO_ALLOWED_DOMAINS.map((domain) => domain.toLowerCase().replace(/^@/, '')),
+    adminGroups: env.SSO_ADMIN_GROUPS,
   };
 }

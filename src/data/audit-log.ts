@@ -28,6 +28,13 @@ export const AUDIT_EVENTS = [
   'user.password_reset',
   'policy.changed',
   'setup.completed',
+  'login.sso_refused',
+  'user.linked',
+  'identity_provider.added',
+  'identity_provider.updated',
+  'identity_provider.removed',
+  'id_jag.accepted',
+  'id_jag.refused',
 ] as const;
 
 export type AuditEvent = (typeof AUDIT_EVENTS)[number];

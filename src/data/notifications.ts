@@ -13,7 +13,7 @@ export const TOPICS = {
   sessionEnded: 'session.ended',
   /** `{ column, value }`: sessions of a person, client, grant or token were ended (their rows are gone); drop them. */
   sessionsEnded: 'sessions.ended',
-  /** `{ grantId?, patId?, tokenId? }`: access was revoked; stop believing it is live. */
+  /** `{ grantId?, patId?, tokenId?, clientId? }`: access was revoked; stop believing it is live. */
   accessRevoked: 'access.revoked',
   /** Signing keys were rotated or pruned; load them again. */
   keysChanged: 'keys.changed',

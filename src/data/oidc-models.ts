@@ -162,6 +162,11 @@ export async function deleteClientRegistration(db: Queryable, clientId: string):
   await db.run("DELETE FROM oidc_models WHERE model = 'Client' AND id = ?", [clientId]);
 }
 
+/** Whether the client is still registered (a stored registration; CIMD clients have none). */
+export async function clientIsRegistered(db: Queryable, clientId: string): Promise<boolean> {
+  return (await db.get("SELECT 1 AS ok FROM oidc_models WHERE model = 'Client' AND id = ?", [clientId])) !== undefined;
+}
+
 /** A stored client's registration as oidc-provider saved it (with its secret, if any), and when. */
 export async function storedClient(db: Queryable, clientId: string): Promise<{ metadata: Record<string, unknown>; createdAt: number } | undefined> {
   const row = await db.get<{ payload: string; created_at: number }>("SELECT payload, created_at FROM oidc_models WHERE model = 'Client' AND id = ?", [clientId]);

@@ -11,6 +11,8 @@ export interface User {
   disabledAt: number | null;
   createdAt: number;
   lastLoginAt: number | null;
+  /** Whether a Gatehouse password was set (people from an identity provider have none). */
+  hasPassword: boolean;
 }
 
 export interface UserRow {
@@ -35,6 +37,7 @@ export function toUser(row: UserRow): User {
     disabledAt: timestamp(row.disabled_at),
     createdAt: Number(row.created_at),
     lastLoginAt: timestamp(row.last_login_at),
+    hasPassword: row.password_hash !== null,
   };
 }
 
@@ -83,6 +86,10 @@ export async function setDisabled(db: Queryable, id: string, disabledAt: number 
 
 export async function setAdmin(db: Queryable, id: string, isAdmin: boolean): Promise<void> {
   await db.run('UPDATE users SET is_admin = ?, updated_at = ? WHERE id = ?', [isAdmin ? 1 : 0, Date.now(), id]);
+}
+
+export async function setName(db: Queryable, id: string, name: string | null): Promise<void> {
+  await db.run('UPDATE users SET name = ?, updated_at = ? WHERE id = ?', [name, Date.now(), id]);
 }
 
 export async function recordSignIn(db: Queryable, id: string, at: number): Promise<void> {

@@ -1,6 +1,7 @@
 import { deleteAdminSessionsOf } from '../data/admin-sessions.ts';
 import { audit, type AuditEvent } from '../data/audit-log.ts';
 import { deleteIndexedClient } from '../data/client-index.ts';
+import { recordClientRevocation } from '../data/client-revocations.ts';
 import type { Queryable, Store } from '../data/engines/store.ts';
 import { deleteSessionsWhere, type SessionColumn } from '../data/mcp-sessions.ts';
 import { TOPICS, type Notifications } from '../data/notifications.ts';
@@ -26,6 +27,8 @@ export interface Actor {
 
 /** What a revocation took away, announced after it committed. */
 interface Revoked {
+  /** Machine clients whose client-credentials tokens (which have no grant) end. */
+  clientIds?: readonly string[];
   grantIds?: readonly string[];
   patIds?: readonly string[];
   tokenIds?: readonly string[];
@@ -51,7 +54,7 @@ export class Access {
   /** Everything a client holds: grants, refresh tokens, codes, sessions, remembered consents. Its registration stays. */
   async revokeClient(clientId: string, by: Actor): Promise<{ grants: number; sessions: number }> {
     const { grantIds, sessions } = await this.store.transaction((tx) => this.takeFromClient(tx, clientId));
-    await this.announce({ grantIds, sessions: { column: 'client_id', value: clientId } });
+    await this.announce({ clientIds: [clientId], grantIds, sessions: { column: 'client_id', value: clientId } });
     await this.record('client.revoked', by, clientId, { grants: grantIds.length, sessions });
     return { grants: grantIds.length, sessions };
   }
@@ -64,7 +67,7 @@ export class Access {
       await deleteIndexedClient(tx, clientId);
       return taken;
     });
-    await this.announce({ grantIds, sessions: { column: 'client_id', value: clientId } });
+    await this.announce({ clientIds: [clientId], grantIds, sessions: { column: 'client_id', value: clientId } });
     await this.record('client.deleted', by, clientId, { grants: grantIds.length, sessions });
     return { grants: grantIds.length, sessions };
   }
@@ -79,7 +82,7 @@ export class Access {
       await deleteIndexedClient(tx, clientId);
       return taken;
     });
-    await this.announce({ grantIds, sessions: { column: 'client_id', value: clientId } });
+    await this.announce({ clientIds: [clientId], grantIds, sessions: { column: 'client_id', value: clientId } });
     await this.record('client.deleted', { actor: `client:${clientId}` }, clientId, { grants: grantIds.length });
   }
 
@@ -181,6 +184,7 @@ export class Access {
   private async takeFromClient(tx: Queryable, clientId: string): Promise<{ grantIds: string[]; sessions: number }> {
     const grantIds = await grantIdsOf(tx, 'client_id', clientId);
     await deleteIssuedToClient(tx, clientId);
+    await recordClientRevocation(tx, clientId, Date.now());
     await forgetConsentsWhere(tx, 'client_id', clientId);
     const sessions = await deleteSessionsWhere(tx, 'client_id', clientId);
     return { grantIds, sessions };
@@ -188,6 +192,7 @@ export class Access {
 
   private async announce(revoked: Revoked): Promise<void> {
     const messages: Promise<void>[] = [];
+    for (const clientId of revoked.clientIds ?? []) messages.push(this.events.publish(TOPICS.accessRevoked, { clientId }));
     for (const grantId of revoked.grantIds ?? []) messages.push(this.events.publish(TOPICS.accessRevoked, { grantId }));
     for (const patId of revoked.patIds ?? []) messages.push(this.events.publish(TOPICS.accessRevoked, { patId }));
     for (const tokenId of revoked.tokenIds ?? []) messages.push(this.events.publish(TOPICS.accessRevoked, { tokenId }));

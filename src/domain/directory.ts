@@ -6,11 +6,16 @@ import type { Principal } from './principal.ts';
 
 /** Who a principal is, in words people read: the person and the client app (or personal token) acting for them. */
 export interface Described {
-  person: { id: string; email: string | null; name: string | null };
+  /** Null for a service principal (a machine client with client credentials): it acts for no person. */
+  person: { id: string; email: string | null; name: string | null } | null;
   client: { id: string; name: string | null };
 }
 
 export async function describePrincipal(db: Queryable, principal: Principal): Promise<Described> {
+  if (principal.kind === 'service') {
+    const name = (await clientNames(db, [principal.clientId])).get(principal.clientId) ?? null;
+    return { person: null, client: { id: principal.clientId, name } };
+  }
   const user = await findUserById(db, principal.userId);
   let clientName: string | null;
   if (principal.patId) {

@@ -1,6 +1,11 @@
-/** Who a request to an MCP endpoint acts for, however it proved it. */
+/**
+ * Who a request to an MCP endpoint acts for, however it proved it: a person
+ * through an OAuth client (`oauth`) or a personal access token (`pat`), or a
+ * machine client acting for itself with client credentials (`service`: no
+ * person; its `userId` is `service:<client id>`).
+ */
 export interface Principal {
-  kind: 'oauth' | 'pat';
+  kind: 'oauth' | 'pat' | 'service';
   userId: string;
   /** The OAuth client id, or `pat:<token id>` for a personal access token. */
   clientId: string;
@@ -11,7 +16,12 @@ export interface Principal {
   patId?: string;
   /** The access token's own id (`jti`), so that one token can be revoked. */
   tokenId?: string;
+  /** When a service principal's token was issued (epoch ms): revoking the client refuses tokens issued before. */
+  issuedAt?: number;
 }
+
+/** The `userId` a service principal carries: never a person's id. */
+export const serviceUserId = (clientId: string) => `service:${clientId}`;
 
 /** Two credentials speak for the same principal when the person and the client are the same. */
 export function samePrincipal(a: Principal, b: Principal): boolean {

@@ -4,8 +4,10 @@ import { TOPICS, type Notifications } from '../data/notifications.ts';
 import { grantIsLive } from '../data/oidc-models.ts';
 import { findUsablePat, looksLikePat, patIsUsable, touchPat } from '../data/personal-tokens.ts';
 import { accessTokenRevoked } from '../data/revoked-access-tokens.ts';
+import { clientRevokedAt } from '../data/client-revocations.ts';
+import { clientIsRegistered } from '../data/oidc-models.ts';
 import { LruCache } from '../util/lru-cache.ts';
-import type { Principal } from './principal.ts';
+import { serviceUserId, type Principal } from './principal.ts';
 
 export type Verification =
   | { ok: true; principal: Principal }
@@ -50,10 +52,13 @@ export class TokenVerifier {
   private readonly verified = new LruCache<string, { principal: Principal }>(20_000);
   private readonly liveness = new LruCache<string, { live: boolean; at: number }>(50_000);
   private readonly lastTouched = new LruCache<string, number>(10_000);
+  /** Per machine client: still registered, and when it was last revoked. */
+  private readonly clientStates = new LruCache<string, { registered: boolean; revokedAt: number; at: number }>(10_000);
 
   constructor(private readonly options: TokenVerifierOptions) {
     const { notifications } = options;
-    notifications.on(TOPICS.accessRevoked, ({ grantId, patId, tokenId }) => {
+    notifications.on(TOPICS.accessRevoked, ({ grantId, patId, tokenId, clientId }) => {
+      if (clientId) this.clientStates.delete(clientId);
       if (grantId) this.liveness.delete(`grant:${grantId}`);
       if (patId) this.liveness.delete(`pat:${patId}`);
       if (tokenId) this.liveness.delete(`token:${tokenId}`);
@@ -62,6 +67,7 @@ export class TokenVerifier {
     // Revocations may have been missed: believe nothing cached.
     notifications.onGap(() => {
       this.liveness.clear();
+      this.clientStates.clear();
       this.forgetKeys();
     });
   }
@@ -83,6 +89,10 @@ export class TokenVerifier {
   /** Whether access was revoked, expiry aside (a held stream ends on revocation, not on its token's expiry). */
   async isLive(principal: Principal): Promise<boolean> {
     if (principal.kind === 'pat') return this.patLive(principal.patId);
+    if (principal.kind === 'service') {
+      const [clientLive, tokenLive] = await Promise.all([this.serviceClientLive(principal.clientId, principal.issuedAt ?? 0), this.tokenLive(principal.tokenId)]);
+      return clientLive && tokenLive;
+    }
     const [grantLive, tokenLive] = await Promise.all([this.grantLive(principal.grantId), this.tokenLive(principal.tokenId)]);
     return grantLive && tokenLive;
   }
@@ -131,7 +141,7 @@ export class TokenVerifier {
         audience: [...this.options.audiences],
         typ: 'at+jwt',
         algorithms: ACCESS_TOKEN_ALGORITHMS,
-        requiredClaims: ['exp', 'sub', 'client_id', 'gid', 'jti'],
+        requiredClaims: ['exp', 'sub', 'client_id', 'jti'],
         clockTolerance: 5,
       }));
     } catch (error) {
@@ -146,6 +156,23 @@ export class TokenVerifier {
       expired = true;
     }
     const claims = payload as AccessTokenClaims;
+    if (payload.gid === undefined) {
+      // Client credentials: no grant and no person; oidc-provider names the client as the subject.
+      if (claims.sub !== claims.client_id) return undefined;
+      return {
+        claims,
+        expired,
+        principal: {
+          kind: 'service',
+          userId: serviceUserId(String(claims.client_id)),
+          clientId: String(claims.client_id),
+          scopes: String(claims.scope ?? '').split(' ').filter(Boolean),
+          expiresAt: Number(claims.exp) * 1000,
+          tokenId: String(claims.jti),
+          issuedAt: Number(claims.iat ?? 0) * 1000,
+        },
+      };
+    }
     return {
       claims,
       expired,
@@ -212,6 +239,17 @@ export class TokenVerifier {
   /** A token without an id (never issued by us since ids exist) counts as live: its grant decides. */
   private tokenLive(tokenId: string | undefined): Promise<boolean> {
     return tokenId ? this.cachedLiveness(`token:${tokenId}`, async () => !(await accessTokenRevoked(this.options.store, tokenId))) : Promise.resolve(true);
+  }
+
+  /** A machine client's token lives while the client is registered and was not revoked since the token was issued. */
+  private async serviceClientLive(clientId: string, issuedAt: number): Promise<boolean> {
+    let state = this.clientStates.peek(clientId);
+    if (!state || Date.now() - state.at >= this.options.livenessCacheMs) {
+      const [registered, revokedAt] = await Promise.all([clientIsRegistered(this.options.store, clientId), clientRevokedAt(this.options.store, clientId)]);
+      state = { registered, revokedAt: revokedAt ?? -1, at: Date.now() };
+      this.clientStates.set(clientId, state);
+    }
+    return state.registered && issuedAt > state.revokedAt;
   }
 
   private patLive(patId: string | undefined): Promise<boolean> {

@@ -31,6 +31,13 @@ export function selfRegisteredRedirectRefusal(redirectUris: readonly string[], s
   return redirectHostRefusal(redirectUris, settings);
 }
 
+/** Grants that act without a person's consent: only for clients an administrator creates. */
+export const ADMIN_ONLY_GRANTS = ['client_credentials', 'urn:ietf:params:oauth:grant-type:jwt-bearer'];
+
+export function asksForAdminOnlyGrant(grantTypes: unknown): boolean {
+  return Array.isArray(grantTypes) && grantTypes.some((grant) => ADMIN_ONLY_GRANTS.includes(String(grant)));
+}
+
 /**
  * Runs inside oidc-provider's client schema before its own validation (the
  * `extraClientMetadata.validator` hook), so it may adjust what a registration
@@ -44,6 +51,8 @@ export function selfRegisteredRedirectRefusal(redirectUris: readonly string[], s
  *   declaring them native gives them RFC 8252 loopback port matching.
  * - Every client that may use the code flow may also refresh: MCP clients run
  *   for days, and refresh tokens are how they do it without the person.
+ * - Client credentials and ID-JAG act without a person's consent: an
+ *   administrator creates those clients, nobody registers them.
  * - A registered `scope` would restrict the client to the names it guessed
  *   (`claudeai`, `read write`); the person's consent decides scope instead.
  */
@@ -61,6 +70,9 @@ export function normalizeClientMetadata(ctx: RegistrationContext | undefined, ke
   if (ctx?.oidc?.body?.application_type === undefined && looksNative(redirectUris)) metadata.application_type = 'native';
 
   const grantTypes = Array.isArray(metadata.grant_types) ? metadata.grant_types : [];
+  if (asksForAdminOnlyGrant(grantTypes)) {
+    throw new errors.InvalidClientMetadata('client_credentials and ID-JAG (jwt-bearer) clients are created by an administrator, not self-registered');
+  }
   if (grantTypes.includes('authorization_code') && !grantTypes.includes('refresh_token')) {
     metadata.grant_types = [...grantTypes, 'refresh_token'];
   }

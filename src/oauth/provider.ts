@@ -4,10 +4,11 @@ import type { Store } from '../data/engines/store.ts';
 import { findUserById } from '../domain/accounts.ts';
 import { StoreAdapter, type ResourceAliases } from './adapter.ts';
 import type { ClientIndex, ClientMetadata } from '../data/client-index.ts';
-import { EXTRA_CLIENT_METADATA, normalizeClientMetadata, selfRegisteredRedirectRefusal, treatLoopbackClientsAsNative } from './client-metadata.ts';
+import { asksForAdminOnlyGrant, EXTRA_CLIENT_METADATA, normalizeClientMetadata, selfRegisteredRedirectRefusal, treatLoopbackClientsAsNative } from './client-metadata.ts';
 import { loadCookieKeys, loadSigningKeys } from '../domain/signing-keys.ts';
 import { loadRememberedGrant, REMEMBERED_GRANT } from './remembered-consent.ts';
 import { OIDC_SCOPES, RESOURCE_SCOPE_NAMES } from '../domain/scopes.ts';
+import { JWT_BEARER_GRANT, registerIdJagGrant, type IdJagDeps } from './id-jag.ts';
 import type { RegistrationPolicy } from '../domain/registration-policy.ts';
 
 export interface ProviderDeps {
@@ -16,6 +17,8 @@ export interface ProviderDeps {
   registrationPolicy: RegistrationPolicy;
   clientIndex: ClientIndex;
   renderError: NonNullable<Configuration['renderError']>;
+  /** Trusting company identity providers' ID-JAGs at /token. */
+  idJag: Omit<IdJagDeps, 'config' | 'store' | 'resourceServer' | 'canonicalResource'>;
 }
 
 /** `https://host/mcp` and `https://host/mcp/` name the same resource. */
@@ -34,7 +37,18 @@ function resourceSpellings(config: Config): ResourceAliases {
  * Everything it stores goes through the Store, so any instance can continue
  * a flow another instance started.
  */
-export async function createProvider({ config, store, registrationPolicy, clientIndex, renderError }: ProviderDeps): Promise<Provider> {
+/** The one resource server our access tokens are for: `$PUBLIC_URL/mcp`, JWT access tokens signed ES256. */
+function mcpResourceServer(config: Config) {
+  return {
+    scope: RESOURCE_SCOPE_NAMES.join(' '),
+    audience: config.resource,
+    accessTokenTTL: config.tokens.accessTokenTtl,
+    accessTokenFormat: 'jwt' as const,
+    jwt: { sign: { alg: 'ES256' as const } },
+  };
+}
+
+export async function createProvider({ config, store, registrationPolicy, clientIndex, renderError, idJag }: ProviderDeps): Promise<Provider> {
   const [jwks, cookieKeys] = await Promise.all([loadSigningKeys(store), loadCookieKeys(store)]);
   const secureCookies = config.issuer.startsWith('https:');
 
@@ -108,15 +122,11 @@ export async function createProvider({ config, store, registrationPolicy, client
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx, indicator) => {
           if (!canonicalResource(config, indicator)) throw new errors.InvalidTarget(`unknown resource; this server's resource is ${config.resource}`);
-          return {
-            scope: RESOURCE_SCOPE_NAMES.join(' '),
-            audience: config.resource,
-            accessTokenTTL: config.tokens.accessTokenTtl,
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: 'ES256' } },
-          };
+          return mcpResourceServer(config);
         },
       },
+      // Machine clients an administrator created (never self-registered: see ADMIN_ONLY_GRANTS).
+      clientCredentials: { enabled: true },
       // Sender-constrained tokens would need DPoP proof checks at /mcp; no MCP
       // client sends DPoP, so tokens stay plain bearer tokens.
       dPoP: { enabled: false },
@@ -128,6 +138,7 @@ export async function createProvider({ config, store, registrationPolicy, client
         allowClient: async (_ctx, client) => {
           if (!(await registrationPolicy.allowsCimd(client.clientId))) return false;
           if (selfRegisteredRedirectRefusal(client.redirectUris ?? [], await registrationPolicy.settings())) return false;
+          if (asksForAdminOnlyGrant(client.grantTypes)) return false;
           treatLoopbackClientsAsNative(client);
           // A CIMD client has no stored registration: this is where the admin page learns of it.
           void clientIndex.cimdClientSeen(client.metadata() as ClientMetadata);
@@ -162,10 +173,12 @@ export async function createProvider({ config, store, registrationPolicy, client
     },
     ttl: {
       AccessToken: config.tokens.accessTokenTtl,
+      ClientCredentials: config.tokens.accessTokenTtl,
       AuthorizationCode: 60,
       IdToken: 3600,
       RefreshToken: config.tokens.refreshTokenTtl,
-      Grant: 365 * 86_400,
+      // An ID-JAG's grant serves one access token: the client asks its identity provider again after.
+      Grant: (ctx) => (ctx?.oidc?.params?.grant_type === JWT_BEARER_GRANT ? config.tokens.accessTokenTtl : 365 * 86_400),
       Session: config.tokens.loginSessionTtl,
       Interaction: 3600,
     },
@@ -175,5 +188,12 @@ export async function createProvider({ config, store, registrationPolicy, client
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  registerIdJagGrant(provider, {
+    ...idJag,
+    config,
+    store,
+    resourceServer: () => ({ ...mcpResourceServer(config), identifier: () => config.resource }),
+    canonicalResource: (indicator) => canonicalResource(config, indicator),
+  });
   return provider;
 }

@@ -3,6 +3,7 @@ import type { Store } from '../data/engines/store.ts';
 import { sweepExpiredModels } from '../data/oidc-models.ts';
 import { sweepRateLimits } from '../data/rate-limits.ts';
 import { sweepRevokedAccessTokens } from '../data/revoked-access-tokens.ts';
+import { sweepUsedAssertions } from '../data/used-assertions.ts';
 import type { Access } from '../domain/access.ts';
 import type { RegistrationPolicy } from '../domain/registration-policy.ts';
 import { deleteStaleClients } from '../domain/stale-clients.ts';
@@ -35,6 +36,7 @@ export function startTimers({ store, access, registrationPolicy, logger, sweeps 
     await sweepExpiredModels(store);
     await sweepRateLimits(store);
     await sweepRevokedAccessTokens(store, Date.now());
+    await sweepUsedAssertions(store, Date.now());
     for (const more of sweeps) await more();
   });
 

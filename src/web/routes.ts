@@ -98,10 +98,14 @@ export const ROUTES = [
   route('interaction.login', '/interaction/:uid/login', ['POST'], { ...page, rateLimit: 'login' }),
   route('interaction.consent', '/interaction/:uid/consent', ['POST'], page),
   route('interaction.abort', '/interaction/:uid/abort', ['POST'], page),
+  route('interaction.sso', '/interaction/:uid/sso/:provider', ['GET'], page),
   route('setup', '/setup/:token', ['GET', 'POST'], { ...page, secretParams: true }),
 
   // Sign-in for the account and admin pages
   route('login', '/login', ['GET', 'POST'], { ...page, rateLimit: 'login' }),
+  // Company sign-in at an identity provider; the callback is the redirect URI registered there.
+  route('sso.start', '/sso/start/:provider', ['GET'], page),
+  route('sso.callback', '/sso/callback', ['GET'], page),
   route('logout', '/logout', ['POST'], accountPage),
   route('account', '/account', ['GET'], accountPage),
   route('account.token.create', '/account/tokens', ['POST'], accountPage),
@@ -129,6 +133,8 @@ export const ROUTES = [
   route('admin.user.admin', '/admin/users/:id/admin', ['POST'], adminPage),
   route('admin.user.password', '/admin/users/:id/password', ['POST'], adminPage),
   route('admin.audit', '/admin/audit', ['GET'], adminPage),
+  route('admin.providers', '/admin/providers', ['GET', 'POST'], adminPage),
+  route('admin.provider.delete', '/admin/providers/:id/delete', ['POST'], adminPage),
 ] as const satisfies readonly RouteSpec[];
 
 export type Route = (typeof ROUTES)[number];

@@ -91,7 +91,7 @@ export function negotiatedVersion(requested: unknown): string {
 
 function bindingOf(row: SessionBindingRow): Principal {
   return {
-    kind: row.principal_kind === 'pat' ? 'pat' : 'oauth',
+    kind: row.principal_kind,
     userId: row.user_id,
     clientId: row.client_id,
     scopes: row.scopes.split(' ').filter(Boolean),

@@ -6,6 +6,12 @@ const text = (value: string) => ({ content: [{ type: 'text' as const, text: valu
 const json = (value: unknown) => ({ ...text(JSON.stringify(value, null, 2)), structuredContent: value as Record<string, unknown> });
 const shown = (note: Note) => ({ id: note.id, text: note.text, createdAt: new Date(note.createdAt).toISOString() });
 
+const CREDENTIALS = {
+  oauth: 'OAuth access token',
+  pat: 'personal access token',
+  service: 'OAuth client credentials (service principal)',
+} as const;
+
 const whoami = defineTool({
   name: 'whoami',
   title: 'Who am I',
@@ -16,7 +22,8 @@ const whoami = defineTool({
     return json({
       user: person,
       client,
-      credential: principal.kind === 'pat' ? 'personal access token' : 'OAuth access token',
+      credential: CREDENTIALS[principal.kind],
+      ...(principal.kind === 'service' ? { principal: 'service: a machine client acting for itself, on behalf of no person' } : {}),
       scopes: principal.scopes,
       era,
       protocolVersion: protocolVersion ?? (era === 'modern' ? '2026-07-28' : null),

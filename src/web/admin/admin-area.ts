@@ -5,6 +5,7 @@ import type { ClientIndex } from '../../data/client-index.ts';
 import type { Store } from '../../data/engines/store.ts';
 import type { Access } from '../../domain/access.ts';
 import type { RegistrationPolicy } from '../../domain/registration-policy.ts';
+import type { IdentityProviders } from '../../domain/identity-providers.ts';
 import type { PasswordSignIn } from '../../domain/sign-in.ts';
 import type { SessionRegistry } from '../../mcp/sessions/registry.ts';
 import type { Csrf } from '../csrf.ts';
@@ -15,6 +16,7 @@ import { accountRoutes } from './routes/account.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { clientRoutes } from './routes/clients.ts';
 import { policyRoutes } from './routes/policy.ts';
+import { providerRoutes } from './routes/providers.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { signInRoutes } from './routes/sign-in.ts';
 import { tokenRoutes } from './routes/tokens.ts';
@@ -30,6 +32,7 @@ export interface AdminAreaDeps {
   sessions: SessionRegistry;
   signIn: PasswordSignIn;
   csrf: Csrf;
+  identityProviders: IdentityProviders;
 }
 
 export interface AdminArea {
@@ -42,7 +45,7 @@ export interface AdminArea {
 
 /** /login, /logout, /account and /admin: the people-facing management pages, and who may see them. */
 export function adminArea(deps: AdminAreaDeps): AdminArea {
-  const { config, store, provider, registrationPolicy, clientIndex, access, sessions, signIn, csrf } = deps;
+  const { config, store, provider, registrationPolicy, clientIndex, access, sessions, signIn, csrf, identityProviders } = deps;
   const secureCookies = config.issuer.startsWith('https:');
   const adminSessions = new AdminSessions(store, { secure: secureCookies, ttlMs: config.adminSessionTtlMs });
   const pages = new Pages(adminSessions, csrf, config.issuer);
@@ -52,10 +55,11 @@ export function adminArea(deps: AdminAreaDeps): AdminArea {
     policyRoutes({ store, pages, policy: registrationPolicy, cimdConfigured: config.cimd.enabled }),
     tokenRoutes({ store, pages, access }),
     sessionRoutes({ store, pages, sessions }),
-    userRoutes({ store, pages, access }),
+    userRoutes({ store, pages, access, identityProviders }),
+    providerRoutes({ pages, identityProviders, redirectUri: `${config.issuer}/sso/callback` }),
     auditRoutes({ store, pages }),
     accountRoutes({ store, pages, access }),
-    signInRoutes({ store, signIn, sessions: adminSessions, pages, csrf, issuer: config.issuer, secureCookies }),
+    signInRoutes({ store, signIn, sessions: adminSessions, pages, csrf, issuer: config.issuer, secureCookies, identityProviders, passwordLogin: config.passwordLogin }),
   );
   return { handlers, access: pages.accessControl(), adminSessions };
 }

@@ -11,12 +11,16 @@ import { findUserById } from '../../domain/accounts.ts';
 import { refusalMessage, type PasswordSignIn } from '../../domain/sign-in.ts';
 import { rememberConsent } from '../../data/remembered-consents.ts';
 import { describeScope, RESOURCE_SCOPE_NAMES } from '../../domain/scopes.ts';
+import type { IdentityProviders } from '../../domain/identity-providers.ts';
 
 interface Deps {
   provider: Provider;
   store: Store;
   csrf: Csrf;
   signIn: PasswordSignIn;
+  identityProviders: IdentityProviders;
+  /** PASSWORD_LOGIN: off hides the password form and refuses what is posted to it. */
+  passwordLogin: boolean;
 }
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -33,7 +37,7 @@ const OIDC_SCOPE_DESCRIPTIONS: Record<string, string> = {
  * only finds the interaction when this browser holds its cookie, so a page on
  * another site can neither submit these forms nor complete someone's flow.
  */
-export function interactionHandlers({ provider, store, csrf, signIn }: Deps): Handlers {
+export function interactionHandlers({ provider, store, csrf, signIn, identityProviders, passwordLogin }: Deps): Handlers {
 
   async function details(ctx: Context, uid: string): Promise<Interaction | undefined> {
     try {
@@ -61,12 +65,15 @@ export function interactionHandlers({ provider, store, csrf, signIn }: Deps): Ha
     ctx.redirect(redirectTo);
   }
 
-  function renderLogin(ctx: Context, interaction: Interaction, clientName: string, extra: { error?: string; email?: string } = {}, status = 200) {
+  async function renderLogin(ctx: Context, interaction: Interaction, clientName: string, extra: { error?: string; email?: string } = {}, status = 200) {
+    const companies = (await identityProviders.list()).map((company) => ({ name: company.name, href: `/interaction/${interaction.uid}/sso/${company.id}` }));
     sendView(
       ctx,
       'login',
       {
         clientName,
+        companies,
+        passwordLogin,
         action: `/interaction/${interaction.uid}/login`,
         abortAction: `/interaction/${interaction.uid}/abort`,
         csrf: csrf.token(interaction.uid),
@@ -126,6 +133,7 @@ export function interactionHandlers({ provider, store, csrf, signIn }: Deps): Ha
     if (interaction.prompt.name !== 'login') return ctx.redirect(`/interaction/${interaction.uid}`);
     const client = await clientOf(interaction);
     const clientName = client.clientName || client.clientId;
+    if (!passwordLogin) return renderLogin(ctx, interaction, clientName, { error: 'Signing in with a password is turned off here. Continue with your company account.' }, 403);
     const email = (form.email ?? '').trim();
     const result = await signIn.attempt({ email, password: form.password ?? '', ip: ctx.ip, via: { client: client.clientId } });
     if (!result.ok) {

@@ -71,8 +71,16 @@ export function clientRoutes({ store, pages, access, registerManual }: Deps): Ha
     if (!form) return;
     try {
       const redirectUris = text(form.redirect_uris).split(/\s+/).filter(Boolean);
-      const created = await registerManualClient(registerManual, { name: text(form.name), redirectUris, confidential: form.type === 'confidential' });
-      await audit(store, { event: 'client.registered', ...by(ctx), subject: created.clientId, detail: { kind: 'manual', name: form.name } });
+      const created = await registerManualClient(registerManual, {
+        name: text(form.name),
+        redirectUris,
+        confidential: form.type === 'confidential',
+        clientCredentials: form.client_credentials === 'on',
+        idJag: form.id_jag === 'on',
+        scope: text(form.scope),
+      });
+      const grants = [form.client_credentials === 'on' && 'client_credentials', form.id_jag === 'on' && 'id-jag'].filter(Boolean);
+      await audit(store, { event: 'client.registered', ...by(ctx), subject: created.clientId, detail: { kind: 'manual', name: form.name, ...(grants.length ? { grants } : {}) } });
       // The secret exists only in this response: never stored in clear elsewhere, never shown again.
       pages.render(ctx, 'client-created', 'clients', { title: 'Client registered', name: form.name, created, redirectUris, clientPath }, 201);
     } catch (error) {

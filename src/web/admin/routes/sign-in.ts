@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import { audit } from '../../../data/audit-log.ts';
 import type { Store } from '../../../data/engines/store.ts';
+import type { IdentityProviders } from '../../../domain/identity-providers.ts';
 import { refusalMessage, type PasswordSignIn } from '../../../domain/sign-in.ts';
 import { readForm } from '../../body.ts';
 import type { Csrf } from '../../csrf.ts';
@@ -20,13 +21,16 @@ interface Deps {
   csrf: Csrf;
   issuer: string;
   secureCookies: boolean;
+  identityProviders: IdentityProviders;
+  /** PASSWORD_LOGIN: off hides the password form and refuses what is posted to it. */
+  passwordLogin: boolean;
 }
 
 /** The browser nonce the sign-in form's CSRF token is bound to, so another site cannot sign someone in as itself. */
 const LOGIN_COOKIE = 'gh_login';
 
 /** /login and /logout for the admin and account pages: the same accounts and lockout as the OAuth sign-in. */
-export function signInRoutes({ store, signIn, sessions, pages, csrf, issuer, secureCookies }: Deps): Handlers {
+export function signInRoutes({ store, signIn, sessions, pages, csrf, issuer, secureCookies, identityProviders, passwordLogin }: Deps): Handlers {
   const handlers = new HandlerSet();
 
   function loginNonce(ctx: Context): string {
@@ -38,9 +42,13 @@ export function signInRoutes({ store, signIn, sessions, pages, csrf, issuer, sec
     return nonce;
   }
 
-  function render(ctx: Context, data: { next?: string | undefined; email?: string; error?: string }, status = 200) {
+  async function render(ctx: Context, data: { next?: string | undefined; email?: string; error?: string }, status = 200) {
     ctx.set('Content-Security-Policy', ADMIN_CSP);
-    sendView(ctx, 'admin/login', { action: '/login', csrf: csrf.token(`login:${loginNonce(ctx)}`), ...data }, status);
+    const companies = (await identityProviders.list()).map((company) => ({
+      name: company.name,
+      href: `/sso/start/${company.id}${data.next ? `?next=${encodeURIComponent(data.next)}` : ''}`,
+    }));
+    sendView(ctx, 'admin/login', { action: '/login', csrf: csrf.token(`login:${loginNonce(ctx)}`), companies, passwordLogin, ...data }, status);
   }
 
   const homeFor = (isAdmin: boolean) => (isAdmin ? '/admin' : '/account');
@@ -50,7 +58,7 @@ export function signInRoutes({ store, signIn, sessions, pages, csrf, issuer, sec
     const next = localPath(ctx.query.next);
     const signedIn = await sessions.load(ctx);
     if (signedIn) return ctx.redirect(next ?? homeFor(signedIn.user.isAdmin));
-    render(ctx, { next });
+    await render(ctx, { next });
   });
 
   handlers.post('login', async (ctx) => {
@@ -58,6 +66,7 @@ export function signInRoutes({ store, signIn, sessions, pages, csrf, issuer, sec
     if (!fromOurOrigin(ctx, issuer)) return sendMessage(ctx, 403, 'Request refused', 'This form was sent from another site.');
     const form = await readForm(ctx);
     const next = localPath(form.next);
+    if (!passwordLogin) return render(ctx, { next, error: 'Signing in with a password is turned off here. Continue with your company account.' }, 403);
     const nonce = ctx.cookies.get(LOGIN_COOKIE);
     if (!nonce || !csrf.verify(`login:${nonce}`, form.csrf)) return render(ctx, { next, error: 'This form expired. Try again.' }, 403);
 

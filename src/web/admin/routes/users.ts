@@ -6,6 +6,8 @@ import { grantsWhere } from '../../../data/oidc-models.ts';
 import { tokenPage } from '../../../data/personal-tokens.ts';
 import type { Access } from '../../../domain/access.ts';
 import { AccountError, addPerson, findUserById, listPeople, MIN_PASSWORD_LENGTH, resetPassword, setAdministrator } from '../../../domain/accounts.ts';
+import { identitySources } from '../../../domain/identity-sources.ts';
+import type { IdentityProviders } from '../../../domain/identity-providers.ts';
 import { HandlerSet } from '../../handler-set.ts';
 import type { Handlers } from '../../handlers.ts';
 import type { RouteName } from '../../routes.ts';
@@ -18,19 +20,22 @@ interface Deps {
   store: Store;
   pages: Pages;
   access: Access;
+  identityProviders: IdentityProviders;
 }
 
 export const userPath = (userId: string) => `/admin/users/${encodeURIComponent(userId)}`;
 
 /** Accounts: list, create, and per person: admin role, disable/enable, password reset. */
-export function userRoutes({ store, pages, access }: Deps): Handlers {
+export function userRoutes({ store, pages, access, identityProviders }: Deps): Handlers {
   const handlers = new HandlerSet();
   const me = (ctx: Context) => (ctx.state.signedIn as SignedIn).user;
   const by = (ctx: Context) => ({ actor: me(ctx).id, ip: ctx.ip });
 
   async function renderList(ctx: Context, form: Record<string, string> = {}, error?: string, status = 200) {
     const search = typeof ctx.query.q === 'string' ? ctx.query.q.trim().slice(0, 200) : '';
-    pages.render(ctx, 'users', 'users', { title: 'Users', users: await listPeople(store, search), search, form, error, minLength: MIN_PASSWORD_LENGTH, userPath }, status);
+    const users = await listPeople(store, search);
+    const sources = await identitySources(store, identityProviders, users);
+    pages.render(ctx, 'users', 'users', { title: 'Users', users, sources, search, form, error, minLength: MIN_PASSWORD_LENGTH, userPath }, status);
   }
 
   handlers.get('admin.users', (ctx) => renderList(ctx));
@@ -55,6 +60,7 @@ export function userRoutes({ store, pages, access }: Deps): Handlers {
     pages.render(ctx, 'user', 'users', {
       title: user.email,
       user,
+      source: (await identitySources(store, identityProviders, [user])).get(user.id),
       isMe: user.id === me(ctx).id,
       grants: await grantsWhere(store, 'account_id', user.id),
       tokens: (await tokenPage(store, user.id, { size: 200 })).rows,
