@@ -33,6 +33,8 @@ export interface SessionRow extends SessionBindingRow {
   transport: SessionTransportKind;
   initialize_request: string;
   created_at: number;
+  /** The upstream a session at /mcp/<name> proxies to; null at /mcp. */
+  upstream: string | null;
 }
 
 export interface NewSession {
@@ -48,14 +50,16 @@ export interface NewSession {
   protocolVersion: string;
   transport: SessionTransportKind;
   initializeRequest: string;
+  /** At /mcp/<name>: the upstream; absent or null at /mcp. */
+  upstream?: string | null;
   now: number;
 }
 
 export async function insertSession(db: Queryable, session: NewSession): Promise<void> {
   await db.run(
     `INSERT INTO mcp_sessions (id_hash, user_id, client_id, principal_kind, grant_id, pat_id, token_id, scopes, token_expires_at,
-       protocol_version, transport, initialize_request, created_at, last_used_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       protocol_version, transport, initialize_request, upstream, created_at, last_used_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
       session.idHash,
       session.userId,
@@ -69,6 +73,7 @@ export async function insertSession(db: Queryable, session: NewSession): Promise
       session.protocolVersion,
       session.transport,
       session.initializeRequest,
+      session.upstream ?? null,
       session.now,
       session.now,
     ],
