@@ -71,6 +71,27 @@ export class UpstreamConnection {
   tools: { name: string }[] | undefined;
   readonly client: Client;
   transport: Transport | undefined;
+  readonly progressRelays = new Map<string | number, NonNullable<CallOptions['onprogress']>>();
+  private progressSeq = 0;
+
+  /** Sends a request upstream; progress it reports goes to `onprogress`. */
+  async request(method: string, params: Params | undefined, options: { timeout: number; signal?: AbortSignal; onprogress?: CallOptions['onprogress'] }): Promise<Params> {
+    let token: string | undefined;
+    if (options.onprogress) {
+      token = `gatehouse-${++this.progressSeq}`;
+      this.progressRelays.set(token, options.onprogress);
+      params = { ...(params ?? {}), _meta: { ...((params?._meta as Params | undefined) ?? {}), progressToken: token } };
+    }
+    try {
+      return await this.client.request({ method, ...(params ? { params } : {}) } as never, ANY_RESULT, {
+        timeout: options.timeout,
+        maxTotalTimeout: options.timeout,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } finally {
+      if (token) this.progressRelays.delete(token);
+    }
+  }
 
   constructor(
     readonly definition: UpstreamDefinition,
@@ -88,6 +109,12 @@ export class UpstreamConnection {
       if (notification.method === 'notifications/tools/list_changed') this.tools = undefined;
       await this.sink?.notify(notification as never).catch(() => {});
     };
+    // Progress is relayed by our own token: the SDK's own progress tracking drops an update that
+    // arrives just before the result, and the caller must see every one.
+    this.client.setNotificationHandler('notifications/progress', (notification) => {
+      const { progressToken, ...progress } = notification.params;
+      this.progressRelays.get(progressToken)?.(progress);
+    });
     this.client.fallbackRequestHandler = async (request) => {
       if (!this.sink) throw new ProtocolError(-32601, `${request.method} cannot reach the client on this connection`);
       return (await this.sink.request({ method: request.method, ...(request.params ? { params: request.params as Params } : {}) })) as never;
@@ -180,11 +207,10 @@ export class UpstreamPool {
         async () => {
           const connection = await this.connectionFor(definition, caller);
           const forwarded = isStdio(settings) ? await this.withIdentity(definition, caller.principal, params) : params;
-          return await connection.client.request({ method, ...(forwarded ? { params: forwarded } : {}) } as never, ANY_RESULT, {
+          return await connection.request(method, forwarded, {
             timeout: settings.timeoutMs,
-            maxTotalTimeout: settings.timeoutMs,
             ...(options.signal ? { signal: options.signal } : {}),
-            ...(options.onprogress ? { onprogress: options.onprogress, resetTimeoutOnProgress: true } : {}),
+            ...(options.onprogress ? { onprogress: options.onprogress } : {}),
           });
         },
         settings.timeoutMs,

@@ -89,14 +89,18 @@ export function createProxyServer(deps: { catalog: UpstreamCatalog; pool: Upstre
     const { _meta, ...rest } = params ?? {};
     const { progressToken, ...meta } = (_meta as Params | undefined) ?? {};
     const forwarded = Object.keys(meta).length ? { ...rest, _meta: meta } : rest;
+    // Progress relayed before the result is answered, so the last update is not lost behind it.
+    const relayed: Promise<void>[] = [];
     const onprogress =
       progressToken === undefined
         ? undefined
         : (progress: { progress: number; total?: number; message?: string }) =>
-            void ctx.mcpReq.notify({ method: 'notifications/progress', params: { ...progress, progressToken } } as never).catch(() => {});
+            void relayed.push(ctx.mcpReq.notify({ method: 'notifications/progress', params: { ...progress, progressToken } } as never).catch(() => {}));
     inFlight.push(ctx);
     try {
-      return await deps.pool.call(upstream, callerOf(ctx), method, forwarded, { signal: ctx.mcpReq.signal, ...(onprogress ? { onprogress } : {}) });
+      const result = await deps.pool.call(upstream, callerOf(ctx), method, forwarded, { signal: ctx.mcpReq.signal, ...(onprogress ? { onprogress } : {}) });
+      await Promise.all(relayed);
+      return result;
     } finally {
       inFlight.splice(inFlight.indexOf(ctx), 1);
     }

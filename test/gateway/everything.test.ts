@@ -1,0 +1,80 @@
+import test from 'ava';
+import { ResourceListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ALICE, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
+import { toolText } from '../helpers/mcp.ts';
+import { everythingOverStdio, signedInClient, startEverythingHttp, upstreamsFile, type RunningUpstream } from './upstreams.ts';
+
+// The official server-everything twice behind one Gatehouse: as a child process over stdio, and as
+// its own HTTP server (Streamable HTTP) that the test starts on a loopback port.
+let gh: RunningGatehouse;
+let http: RunningUpstream;
+test.before(async () => {
+  http = await startEverythingHttp();
+  gh = await startGatehouse({ env: { UPSTREAMS: upstreamsFile({ everything: everythingOverStdio(), 'everything-http': { url: http.url } }) } });
+});
+test.after.always(async () => {
+  await gh?.close();
+  await http?.stop();
+});
+
+/** What a test does with either SDK generation: the same calls, spelled the way each SDK spells them. */
+interface Calls {
+  callTool(name: string, args: Record<string, unknown>, onprogress?: (progress: { progress: number }) => void): Promise<unknown>;
+  onResourceListChanged(handler: () => void): void;
+}
+
+function callsOf(generation: 'v1' | 'v2', client: any): Calls {
+  if (generation === 'v1') {
+    return {
+      callTool: (name, args, onprogress) => client.callTool({ name, arguments: args }, undefined, onprogress ? { onprogress } : undefined),
+      onResourceListChanged: (handler) => client.setNotificationHandler(ResourceListChangedNotificationSchema, handler),
+    };
+  }
+  return {
+    callTool: (name, args, onprogress) => client.callTool({ name, arguments: args }, onprogress ? { onprogress } : undefined),
+    onResourceListChanged: (handler) => client.setNotificationHandler('notifications/resources/list_changed', handler),
+  };
+}
+
+const CASES = [
+  { generation: 'v1', upstream: 'everything', transport: 'stdio' },
+  { generation: 'v2', upstream: 'everything', transport: 'stdio' },
+  { generation: 'v1', upstream: 'everything-http', transport: 'Streamable HTTP' },
+  { generation: 'v2', upstream: 'everything-http', transport: 'Streamable HTTP' },
+] as const;
+
+for (const { generation, upstream, transport } of CASES) {
+  test(`${generation}: server-everything over ${transport} through the full OAuth flow: tools, resources, prompts, completions, progress, list_changed`, async (t) => {
+    const { client, provider } = await signedInClient(generation, `${gh.resource}/${upstream}`, ALICE);
+    t.teardown(() => client.close());
+    t.truthy(provider.accessToken);
+    const calls = callsOf(generation, client);
+
+    const { tools } = await client.listTools();
+    t.true(tools.some((tool: { name: string }) => tool.name === 'echo'), tools.map((tool: { name: string }) => tool.name).join());
+    t.is(toolText(await calls.callTool('echo', { message: 'hello upstream' })), 'Echo: hello upstream');
+
+    const { resources } = await client.listResources();
+    t.true(resources.length > 0);
+    const first = resources[0]!;
+    const read = await client.readResource({ uri: first.uri });
+    t.is(read.contents[0]!.uri, first.uri);
+
+    const { prompts } = await client.listPrompts();
+    t.true(prompts.some((prompt: { name: string }) => prompt.name === 'simple-prompt'));
+    const prompt = await client.getPrompt({ name: 'simple-prompt' });
+    t.true(prompt.messages.length > 0);
+    const completion = await client.complete({ ref: { type: 'ref/prompt', name: 'completable-prompt' }, argument: { name: 'department', value: 'E' } });
+    t.true(completion.completion.values.includes('Engineering'), JSON.stringify(completion));
+
+    const progress: number[] = [];
+    const done = await calls.callTool('trigger-long-running-operation', { duration: 0.3, steps: 3 }, (update) => progress.push(update.progress));
+    t.regex(toolText(done), /completed/i);
+    t.deepEqual(progress, [1, 2, 3], 'every progress notification the upstream sent reached the client, under its own token');
+
+    const changed = new Promise<void>((resolve) => calls.onResourceListChanged(resolve));
+    await calls.callTool('gzip-file-as-resource', { name: 'hello.txt.gz', data: 'data:text/plain;base64,aGVsbG8gd29ybGQ=', outputType: 'resourceLink' });
+    await changed;
+    t.pass('notifications/resources/list_changed reached the client');
+  });
+}
