@@ -63,7 +63,7 @@ test('an HTTP upstream never sees the client token: it gets a short-lived JWT fo
   t.is(verified.payload.aud, upstream.url);
   t.is(verified.payload.email, ALICE.email);
   t.is(verified.payload.client_id, provider.clientId);
-  t.is(verified.payload.scope, 'mcp:tools', 'what the upstream's challenge asked for, and the person allowed');
+  t.is(verified.payload.scope, 'mcp:tools', 'what the challenge of this upstream asked for, and the person allowed');
   t.true(verified.payload.exp - verified.payload.iat <= 300, 'short-lived');
 
   t.true(upstream.headers.length > 0);
