@@ -78,3 +78,30 @@ for (const { generation, upstream, transport } of CASES) {
     t.pass('notifications/resources/list_changed reached the client');
   });
 }
+
+test('server-to-client requests from the upstream (sampling, elicitation, roots) reach the client on a legacy session', async (t) => {
+  const { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
+  const { ClientV1 } = await import('../helpers/mcp.ts');
+  const signedIn = await signedInClient('v1', `${gh.resource}/everything`, ALICE, {
+    capabilities: { sampling: {}, elicitation: { form: {} }, roots: { listChanged: true } },
+  });
+  const client = signedIn.client as InstanceType<typeof ClientV1>;
+  t.teardown(() => client.close());
+  client.setRequestHandler(CreateMessageRequestSchema, async (request) => ({
+    role: 'assistant',
+    content: { type: 'text', text: `sampled: ${(request.params.messages[0]!.content as { text: string }).text}` },
+    model: 'test-model',
+    stopReason: 'endTurn',
+  }));
+  client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'decline' }));
+  client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: 'file:///work/project', name: 'project' }] }));
+
+  const tools = (await client.listTools()).tools.map((tool) => tool.name);
+  t.true(tools.includes('trigger-sampling-request'), 'the upstream saw the client\'s capabilities');
+  const sampled = toolText(await client.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'hi', maxTokens: 20 } }));
+  t.regex(sampled, /sampled: .*hi/);
+  const elicited = JSON.stringify(await client.callTool({ name: 'trigger-elicitation-request', arguments: {} }));
+  t.regex(elicited, /declined/);
+  const roots = JSON.stringify(await client.callTool({ name: 'get-roots-list', arguments: {} }));
+  t.regex(roots, /file:\/\/\/work\/project/);
+});
