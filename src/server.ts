@@ -195,7 +195,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   registerGatewayMetrics(metrics, gateway);
 
   const inFlight = new InFlight();
-  const admin = adminArea({ config, store, provider, registrationPolicy, clientIndex, access, sessions, signIn, csrf });
+  const admin = adminArea({ config, store, provider, registrationPolicy, clientIndex, access, sessions, signIn, csrf, gateway });
   const handlers = mergeHandlers(
     opsHandlers({ store, metrics, metricsToken: config.metricsToken, isShuttingDown: () => inFlight.stopping }),
     resourceMetadataHandlers(config, (name) => gateway.catalog.get(name)?.settings),

@@ -136,6 +136,8 @@ export const ROUTES = [
   route('admin.user.enable', '/admin/users/:id/enable', ['POST'], adminPage),
   route('admin.user.admin', '/admin/users/:id/admin', ['POST'], adminPage),
   route('admin.user.password', '/admin/users/:id/password', ['POST'], adminPage),
+  route('admin.upstreams', '/admin/upstreams', ['GET', 'POST'], adminPage),
+  route('admin.upstream.enabled', '/admin/upstreams/:name/enabled', ['POST'], adminPage),
   route('admin.audit', '/admin/audit', ['GET'], adminPage),
 ] as const satisfies readonly RouteSpec[];
 

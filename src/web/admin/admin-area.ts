@@ -6,6 +6,7 @@ import type { Store } from '../../data/engines/store.ts';
 import type { Access } from '../../domain/access.ts';
 import type { RegistrationPolicy } from '../../domain/registration-policy.ts';
 import type { PasswordSignIn } from '../../domain/sign-in.ts';
+import type { Gateway } from '../../gateway/gateway.ts';
 import type { SessionRegistry } from '../../mcp/sessions/registry.ts';
 import type { Csrf } from '../csrf.ts';
 import { mergeHandlers, type Handlers } from '../handlers.ts';
@@ -18,6 +19,7 @@ import { policyRoutes } from './routes/policy.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { signInRoutes } from './routes/sign-in.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { upstreamRoutes } from './routes/upstreams.ts';
 import { userRoutes } from './routes/users.ts';
 
 export interface AdminAreaDeps {
@@ -30,6 +32,7 @@ export interface AdminAreaDeps {
   sessions: SessionRegistry;
   signIn: PasswordSignIn;
   csrf: Csrf;
+  gateway: Gateway;
 }
 
 export interface AdminArea {
@@ -42,7 +45,7 @@ export interface AdminArea {
 
 /** /login, /logout, /account and /admin: the people-facing management pages, and who may see them. */
 export function adminArea(deps: AdminAreaDeps): AdminArea {
-  const { config, store, provider, registrationPolicy, clientIndex, access, sessions, signIn, csrf } = deps;
+  const { config, store, provider, registrationPolicy, clientIndex, access, sessions, signIn, csrf, gateway } = deps;
   const secureCookies = config.issuer.startsWith('https:');
   const adminSessions = new AdminSessions(store, { secure: secureCookies, ttlMs: config.adminSessionTtlMs });
   const pages = new Pages(adminSessions, csrf, config.issuer);
@@ -53,6 +56,7 @@ export function adminArea(deps: AdminAreaDeps): AdminArea {
     tokenRoutes({ store, pages, access }),
     sessionRoutes({ store, pages, sessions }),
     userRoutes({ store, pages, access }),
+    upstreamRoutes({ store, pages, gateway, resourceBase: config.resource }),
     auditRoutes({ store, pages }),
     accountRoutes({ store, pages, access }),
     signInRoutes({ store, signIn, sessions: adminSessions, pages, csrf, issuer: config.issuer, secureCookies }),
