@@ -42,7 +42,7 @@ export class Gateway {
     const { config, store, notifications, logger } = options;
     this.catalog = new UpstreamCatalog({ store, notifications, fromFile: options.fromFile, logger });
     this.signer = new IdentitySigner({ store, issuer: config.issuer, notifications });
-    this.pool = new UpstreamPool({ signer: this.signer, issuer: config.issuer, logger });
+    this.pool = new UpstreamPool({ signer: this.signer, issuer: config.issuer, logger, idleMs: config.mcp.sessionIdleTtlMs });
     // A changed or disabled upstream: its sessions upstream end; callers' next requests open new ones.
     this.catalog.onChange((name) => {
       this.resources.delete(name);

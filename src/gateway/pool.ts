@@ -65,6 +65,7 @@ interface UpstreamState {
  */
 export class UpstreamConnection {
   closed = false;
+  lastUsed = Date.now();
   principal: Principal;
   sink: CallerSink | undefined;
   /** The upstream's tools, as last listed (invalidated by list_changed). */
@@ -151,7 +152,26 @@ export class UpstreamPool {
   readonly outcomes = new Map<string, number>();
   private onDuration: (upstream: string, outcome: string, seconds: number) => void = () => {};
 
-  constructor(private readonly options: { signer: IdentitySigner; issuer: string; logger: Logger }) {}
+  private readonly sweeper: ReturnType<typeof setInterval>;
+
+  constructor(private readonly options: { signer: IdentitySigner; issuer: string; logger: Logger; idleMs: number }) {
+    // Stateless (2026-07-28) callers never say they are done: their upstream sessions end when idle.
+    this.sweeper = setInterval(() => void this.closeIdle(), Math.min(60_000, Math.max(1000, options.idleMs / 4)));
+    this.sweeper.unref();
+  }
+
+  private async closeIdle(): Promise<void> {
+    const cutoff = Date.now() - this.options.idleMs;
+    for (const state of this.states.values()) {
+      for (const [key, pending] of state.connections) {
+        const connection = await pending.catch(() => undefined);
+        if (connection && connection.lastUsed < cutoff && state.connections.get(key) === pending) {
+          state.connections.delete(key);
+          void connection.close();
+        }
+      }
+    }
+  }
 
   observe(listener: (upstream: string, outcome: string, seconds: number) => void): void {
     this.onDuration = listener;
@@ -179,6 +199,7 @@ export class UpstreamPool {
       const existing = await pending.catch(() => undefined);
       if (existing && !existing.closed && existing.definition === definition) {
         existing.principal = caller.principal;
+        existing.lastUsed = Date.now();
         if (caller.sink) existing.sink = caller.sink;
         return existing;
       }
@@ -301,6 +322,7 @@ export class UpstreamPool {
   }
 
   async closeAll(): Promise<void> {
+    clearInterval(this.sweeper);
     await Promise.all([...this.states.keys()].map((name) => this.closeUpstream(name)));
     this.byCaller.clear();
   }
