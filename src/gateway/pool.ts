@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Client, SdkError, SdkErrorCode, SSEClientTransport, StreamableHTTPClientTransport, type ClientCapabilities, type Transport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { ProtocolError } from '@modelcontextprotocol/server';
@@ -388,6 +389,10 @@ export class UpstreamPool {
         const identity = await this.options.signer.identityFor(connection.principal, audience);
         const headers = new Headers(init?.headers);
         headers.set('Authorization', `Bearer ${identity.token}`);
+        // The transport hands every request its session's one signal; Node's fetch lets go of each
+        // request's listener on it only when garbage collection runs, so a busy session passes
+        // the default limit of listeners without leaking.
+        if (init?.signal) setMaxListeners(0, init.signal);
         return fetch(input, { ...init, headers });
       };
       const options = { fetch: fetchWithIdentity, requestInit: { headers: settings.headers } };
