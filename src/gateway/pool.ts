@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { Client, SdkError, SdkErrorCode, SSEClientTransport, StreamableHTTPClientTransport, type ClientCapabilities, type Transport } from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { ProtocolError } from '@modelcontextprotocol/server';
@@ -389,11 +388,11 @@ export class UpstreamPool {
         const identity = await this.options.signer.identityFor(connection.principal, audience);
         const headers = new Headers(init?.headers);
         headers.set('Authorization', `Bearer ${identity.token}`);
-        // The transport hands every request its session's one signal; Node's fetch lets go of each
-        // request's listener on it only when garbage collection runs, so a busy session passes
-        // the default limit of listeners without leaking.
-        if (init?.signal) setMaxListeners(0, init.signal);
-        return fetch(input, { ...init, headers });
+        // The transport hands every request its session's one signal, and Node's fetch lets go of
+        // the listener it adds there only at garbage collection: a busy session would pile them
+        // up. A signal of the request's own, following the session's, keeps that signal clean.
+        const signal = init?.signal ? AbortSignal.any([init.signal]) : undefined;
+        return fetch(input, { ...init, headers, ...(signal ? { signal } : {}) });
       };
       const options = { fetch: fetchWithIdentity, requestInit: { headers: settings.headers } };
       const transport = kind === 'streamable' ? new StreamableHTTPClientTransport(url, options) : new SSEClientTransport(url, options);
