@@ -405,7 +405,8 @@ export class UpstreamPool {
       return await attempt('streamable');
     } catch (error) {
       // A server of the old HTTP+SSE era answers a POST with 4xx: try its transport before giving up.
-      if (settings.transport === undefined && /\b(40[045])\b/.test(String((error as Error).message))) return attempt('sse');
+      const status = (error as { data?: { status?: unknown } }).data?.status ?? Number(/\(HTTP (\d{3})\)/.exec(String((error as Error).message))?.[1]);
+      if (settings.transport === undefined && [400, 404, 405].includes(Number(status))) return attempt('sse');
       throw error;
     }
   }

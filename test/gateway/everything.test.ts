@@ -8,13 +8,16 @@ import { everythingOverStdio, signedInClient, startEverythingHttp, upstreamsFile
 // its own HTTP server (Streamable HTTP) that the test starts on a loopback port.
 let gh: RunningGatehouse;
 let http: RunningUpstream;
+let sse: RunningUpstream;
 test.before(async () => {
-  http = await startEverythingHttp();
-  gh = await startGatehouse({ env: { UPSTREAMS: upstreamsFile({ everything: everythingOverStdio(), 'everything-http': { url: http.url } }) } });
+  [http, sse] = await Promise.all([startEverythingHttp(), startEverythingHttp('sse')]);
+  gh = await startGatehouse({
+    env: { UPSTREAMS: upstreamsFile({ everything: everythingOverStdio(), 'everything-http': { url: http.url }, 'everything-sse': { url: sse.url } }) },
+  });
 });
 test.after.always(async () => {
   await gh?.close();
-  await http?.stop();
+  await Promise.all([http?.stop(), sse?.stop()]);
 });
 
 /** What a test does with either SDK generation: the same calls, spelled the way each SDK spells them. */
@@ -41,6 +44,8 @@ const CASES = [
   { generation: 'v2', upstream: 'everything', transport: 'stdio' },
   { generation: 'v1', upstream: 'everything-http', transport: 'Streamable HTTP' },
   { generation: 'v2', upstream: 'everything-http', transport: 'Streamable HTTP' },
+  // No "transport" in its entry: its POST is refused, and the gateway falls back to the old HTTP+SSE transport.
+  { generation: 'v2', upstream: 'everything-sse', transport: 'the old HTTP+SSE transport' },
 ] as const;
 
 for (const { generation, upstream, transport } of CASES) {

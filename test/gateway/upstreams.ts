@@ -37,18 +37,18 @@ export interface RunningUpstream {
   stop(): Promise<void>;
 }
 
-/** server-everything in its Streamable HTTP mode on a free loopback port. */
-export async function startEverythingHttp(): Promise<RunningUpstream> {
+/** server-everything in its Streamable HTTP mode (or the old HTTP+SSE one) on a free loopback port. */
+export async function startEverythingHttp(mode: 'streamableHttp' | 'sse' = 'streamableHttp'): Promise<RunningUpstream> {
   const port = await freePort();
-  const child = spawn(process.execPath, [EVERYTHING, 'streamableHttp'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [EVERYTHING, mode], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
   const guard = () => child.kill('SIGKILL');
   process.once('exit', guard);
   const output: string[] = [];
   child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  const url = `http://127.0.0.1:${port}/mcp`;
+  const url = `http://127.0.0.1:${port}/${mode === 'sse' ? 'sse' : 'mcp'}`;
   for (let attempt = 0; ; attempt++) {
-    if (output.join('').includes('listening')) break;
+    if (/listening|running on/i.test(output.join(''))) break;
     if (child.exitCode !== null || attempt > 200) throw new Error(`server-everything did not start:\n${output.join('')}`);
     await new Promise((done) => setTimeout(done, 50));
   }
