@@ -168,6 +168,8 @@ export interface SessionListRow {
   transport: string;
   protocolVersion: string;
   scopes: string;
+  /** The upstream at /mcp/<name>, or null for /mcp. */
+  upstream: string | null;
   createdAt: number;
   lastUsedAt: number;
 }
@@ -185,6 +187,7 @@ export async function sessionPage(db: Queryable, filter: { userId?: string | und
     transport: string;
     protocol_version: string;
     scopes: string;
+    upstream: string | null;
     created_at: number;
     last_used_at: number;
   }
@@ -205,7 +208,7 @@ export async function sessionPage(db: Queryable, filter: { userId?: string | und
       const clauses = key ? [...where, `(s.last_used_at, s.id_hash) ${key.sql} (?, ?)`] : where;
       return db.all<Raw>(
         `SELECT s.id_hash, s.user_id, u.email, s.client_id, c.name AS client_name, p.name AS token_name, s.principal_kind,
-           s.transport, s.protocol_version, s.scopes, s.created_at, s.last_used_at
+           s.transport, s.protocol_version, s.scopes, s.upstream, s.created_at, s.last_used_at
          FROM mcp_sessions s
            LEFT JOIN users u ON u.id = s.user_id
            LEFT JOIN client_index c ON c.client_id = s.client_id
@@ -228,6 +231,7 @@ export async function sessionPage(db: Queryable, filter: { userId?: string | und
       transport: row.transport === 'sse' ? 'HTTP+SSE' : 'Streamable HTTP',
       protocolVersion: row.protocol_version,
       scopes: row.scopes,
+      upstream: row.upstream,
       createdAt: Number(row.created_at),
       lastUsedAt: Number(row.last_used_at),
     })),

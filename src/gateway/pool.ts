@@ -243,7 +243,8 @@ export class UpstreamPool {
         outcome = 'error';
         throw error;
       }
-      outcome = this.classify(error);
+      // However the SDK words it, a call whose caller went away or cancelled was cancelled.
+      outcome = options.signal?.aborted ? 'cancelled' : this.classify(error);
       const detail = String((error as Error)?.message ?? error).slice(0, 300);
       if (outcome !== 'cancelled') {
         this.markDown(state, `${outcome}: ${detail}`);
@@ -421,9 +422,7 @@ export class UpstreamPool {
   private classify(error: unknown): string {
     const message = String((error as Error)?.message ?? error);
     if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) return 'timeout';
-    if (message === 'busy') return 'busy';
-    if (message === 'cancelled' || (error as Error)?.name === 'AbortError') return 'cancelled';
-    return 'unavailable';
+    return message === 'busy' ? 'busy' : 'unavailable';
   }
 
   private describe(name: string, outcome: string): string {

@@ -45,6 +45,8 @@ test('the Upstreams page shows each upstream with its health, the tools callers 
   t.regex(row, /deny: get-env/);
   t.regex(row, /from the UPSTREAMS file/);
   t.regex(page.html, /href="\/admin\/upstreams"[^>]*>Upstreams|>Upstreams</, 'the admin navigation has the section');
+  const sessions = await admin.page('/admin/sessions');
+  t.regex(sessions.html, /<code>\/mcp\/everything<\/code>/, 'the Sessions page says which server a session is with');
 });
 
 test('an upstream added on the admin page is served by every instance without a restart, and disabling it takes it away', async (t) => {

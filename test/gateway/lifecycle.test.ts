@@ -12,6 +12,7 @@ test.before(async () => {
     env: {
       UPSTREAMS: upstreamsFile({
         everything: everythingOverStdio(),
+        crashing: everythingOverStdio(),
         slow: everythingOverStdio({ timeoutMs: 1000 }),
         memory: memoryOverStdio(tempDir()),
         down: { url: unreachable, timeoutMs: 3000 },
@@ -43,23 +44,23 @@ async function until<T>(check: () => Promise<T | undefined> | T | undefined, wha
 }
 
 test('a stdio upstream starts on first use, and comes back after its process is killed, in the same Gatehouse session', async (t) => {
-  const tokens = await tokensFor(at('everything'), ALICE);
-  const { client } = await connectV1(at('everything'), tokens.accessToken);
+  const tokens = await tokensFor(at('crashing'), ALICE);
+  const { client } = await connectV1(at('crashing'), tokens.accessToken);
   t.teardown(() => client.close());
   const pool = gh.gatehouse.gateway.pool;
-  const before = new Set(await pool.pids('everything'));
+  const before = new Set(await pool.pids('crashing'));
   t.is(toolText(await client.callTool({ name: 'echo', arguments: { message: 'one' } })), 'Echo: one');
-  const [pid] = (await pool.pids('everything')).filter((candidate) => !before.has(candidate));
+  const [pid] = (await pool.pids('crashing')).filter((candidate) => !before.has(candidate));
   t.truthy(pid, 'the first call started a process for this session');
 
   process.kill(pid!, 'SIGKILL');
-  await until(async () => !(await pool.pids('everything')).includes(pid!) || undefined, 'the gateway to notice the crash');
-  t.is(pool.health('everything').state, 'down');
+  await until(async () => !(await pool.pids('crashing')).includes(pid!) || undefined, 'the gateway to notice the crash');
+  t.is(pool.health('crashing').state, 'down');
   t.is(toolText(await client.callTool({ name: 'echo', arguments: { message: 'two' } })), 'Echo: two', 'the next call started it again');
-  const [restarted] = (await pool.pids('everything')).filter((candidate) => !before.has(candidate));
+  const [restarted] = (await pool.pids('crashing')).filter((candidate) => !before.has(candidate));
   t.truthy(restarted);
   t.not(restarted, pid);
-  t.is(pool.health('everything').state, 'up');
+  t.is(pool.health('crashing').state, 'up');
 });
 
 test('an unreachable HTTP upstream gives a clean JSON-RPC error and a metric, never a hang or a 500', async (t) => {
@@ -89,6 +90,20 @@ test('a call that takes longer than the upstream timeout ends with a clean error
   t.teardown(() => client.close());
   await t.throwsAsync(client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 3, steps: 3 } }), { message: /did not answer in time/ });
   t.is(toolText(await client.callTool({ name: 'echo', arguments: { message: 'still here' } })), 'Echo: still here');
+});
+
+test('a call the client cancels ends at once, its upstream request is abandoned (the SDK tells the upstream), and it is counted as cancelled', async (t) => {
+  const tokens = await tokensFor(at('everything'), ALICE);
+  const { client } = await connectV2(at('everything'), tokens.accessToken);
+  t.teardown(() => client.close());
+  const controller = new AbortController();
+  const call = client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 5, steps: 5 } }, { signal: controller.signal });
+  const started = Date.now();
+  setTimeout(() => controller.abort(), 300);
+  await t.throwsAsync(call);
+  t.true(Date.now() - started < 3000, 'not after the 5 s operation');
+  const cancelled = async () => series(await scrape(gh.url), 'gatehouse_upstream_calls_total', { upstream: 'everything', outcome: 'cancelled' });
+  t.true((await until(cancelled, 'the cancelled call to be counted')) >= 1);
 });
 
 test('two people\'s upstream sessions stay apart: what Alice stores in server-memory, Bob never sees', async (t) => {
