@@ -80,12 +80,17 @@ export class UpstreamCatalog {
         }
       }
       const previous = this.entries;
+      // An entry that did not change stays the same object: sessions held with it carry on.
+      for (const [name, entry] of next) {
+        const before = previous.get(name);
+        if (before && JSON.stringify(before) === JSON.stringify(entry)) next.set(name, before);
+      }
       this.entries = next;
       this.version = version;
       for (const name of new Set([...previous.keys(), ...next.keys()])) {
         const before = previous.get(name);
         const after = next.get(name);
-        if (before && (!after || JSON.stringify(before) !== JSON.stringify(after))) for (const listener of this.listeners) listener(name);
+        if (before && before !== after) for (const listener of this.listeners) listener(name);
       }
     } catch (error) {
       this.options.logger.warn({ err: (error as Error).message }, 'could not read the upstreams table');
