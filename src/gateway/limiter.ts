@@ -1,9 +1,9 @@
 /** At most `limit` tasks at once; the rest wait their turn, each no longer than its deadline. */
 export class Limiter {
   private running = 0;
-  private readonly waiting: { start: () => void; fail: (error: Error) => void }[] = [];
+  private readonly waiting: { start: () => void }[] = [];
 
-  constructor(private limit: number) {}
+  constructor(private readonly limit: number) {}
 
   get inFlight(): number {
     return this.running;
@@ -11,11 +11,6 @@ export class Limiter {
 
   get queued(): number {
     return this.waiting.length;
-  }
-
-  resize(limit: number): void {
-    this.limit = limit;
-    this.next();
   }
 
   async run<T>(task: () => Promise<T>, waitMs: number, signal?: AbortSignal): Promise<T> {
@@ -31,23 +26,23 @@ export class Limiter {
 
   private turn(waitMs: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      const onAbort = () => leave(new Error('cancelled'));
       const entry = {
         start: () => {
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
           resolve();
         },
-        fail: reject,
       };
       const leave = (error: Error) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         const index = this.waiting.indexOf(entry);
         if (index >= 0) this.waiting.splice(index, 1);
         reject(error);
       };
       const timer = setTimeout(() => leave(new Error('busy')), waitMs);
-      signal?.addEventListener('abort', () => {
-        clearTimeout(timer);
-        leave(new Error('cancelled'));
-      }, { once: true });
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(entry);
     });
   }
