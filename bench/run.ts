@@ -8,6 +8,7 @@
  * postgres://postgres@127.0.0.1:5432/postgres; skipped when unreachable).
  */
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { openStore } from '../src/data/engines/open.ts';
 import { findUserByEmail } from '../src/domain/accounts.ts';
@@ -23,8 +24,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONCURRENCY = [1, 16, 64];
 const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-/** BENCH_ONLY=throughput,sessions,memory runs a subset while working on one part. */
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'throughput,sessions,memory').split(','));
+/** BENCH_ONLY=throughput,gateway,sessions,memory runs a subset while working on one part. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'throughput,gateway,sessions,memory').split(','));
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 const LEGACY = { ...JSON_HEADERS, 'mcp-protocol-version': '2025-11-25' };
@@ -57,11 +58,11 @@ async function openSessions(mcp: string, count: number, headers: Record<string, 
 }
 
 /** An access token through the real flow: registration, sign-in, consent, code exchange. */
-async function accessToken(base: string): Promise<{ accessToken: string; refreshToken: string; clientId: string }> {
+async function accessToken(base: string, resource?: string): Promise<{ accessToken: string; refreshToken: string; clientId: string }> {
   const redirect = 'http://127.0.0.1:49999/callback';
   const as = await discover(base);
   const client = await register(as, { redirect_uris: [redirect], token_endpoint_auth_method: 'none', client_name: 'bench' });
-  const { code, verifier } = await obtainCode(as, client, new UserAgent(), { ...ADMIN, remember: true }, redirect);
+  const { code, verifier } = await obtainCode(as, client, new UserAgent(), { ...ADMIN, remember: true }, redirect, resource ? { resource } : {});
   const tokens = await postForm(`${base}/token`, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirect, client_id: client.client_id });
   return { accessToken: String(tokens.json.access_token), refreshToken: String(tokens.json.refresh_token), clientId: client.client_id };
 }
@@ -146,6 +147,59 @@ async function throughput(): Promise<string> {
   } finally {
     await server.stop();
     await baselineServer.stop();
+  }
+}
+
+/**
+ * The gateway's cost: tools/call to an HTTP upstream (the SDK's own server,
+ * no auth) called directly, and through Gatehouse at /mcp/<name> (bearer
+ * checked, policy, identity JWT, the upstream session of each caller).
+ */
+async function gateway(): Promise<string> {
+  const upstream = await startBaseline();
+  const databaseUrl = tempDatabase();
+  const upstreams = `${databaseUrl.replace(/^sqlite:/, '')}.upstreams.json`;
+  writeFileSync(upstreams, JSON.stringify({ baseline: { url: `${upstream.url}/mcp` } }));
+  const server = await startGatehouse({ DATABASE_URL: databaseUrl, UPSTREAMS: upstreams, RATE_LIMIT_MCP_PER_MINUTE: '0', RATE_LIMIT_TOKEN_PER_MINUTE: '0' });
+  const proxied = `${server.url}/mcp/baseline`;
+  try {
+    const { accessToken: jwt } = await accessToken(server.url, proxied);
+    const direct = await openSessions(`${upstream.url}/mcp`, 16, {});
+    const through = await openSessions(proxied, 16, { authorization: `Bearer ${jwt}` });
+    const variants = [
+      { name: 'HTTP upstream called directly', url: `${upstream.url}/mcp`, headers: LEGACY, body: CALL, headersFor: (i: number) => ({ 'mcp-session-id': direct[i % 16]! }) },
+      { name: 'the same through the gateway (JWT)', url: proxied, headers: { ...LEGACY, authorization: `Bearer ${jwt}` }, body: CALL, headersFor: (i: number) => ({ 'mcp-session-id': through[i % 16]! }) },
+    ];
+    for (const variant of variants) await load({ ...variant, connections: 16, seconds: 2 }); // warm-up: upstream sessions open
+    const levels = [1, 16];
+    const runs = variants.map(() => levels.map((): LoadResult[] => []));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [level, connections] of levels.entries()) {
+        for (const [index, variant] of variants.entries()) runs[index]![level]!.push(await load({ ...variant, connections, seconds: SECONDS }));
+      }
+    }
+    const medians = runs.map((perLevel) => perLevel.map(median));
+    return table(
+      variants.flatMap((variant, index) =>
+        levels.map((connections, level) => {
+          const result = medians[index]![level]!;
+          const base = medians[0]![level]!;
+          return {
+            path: variant.name,
+            clients: connections,
+            'req/s': result.requestsPerSecond,
+            'p50 ms': result.p50,
+            'p99 ms': result.p99,
+            'added p50 ms': index === 0 ? '–' : Math.round((result.p50 - base.p50) * 100) / 100,
+            'added p99 ms': index === 0 ? '–' : Math.round((result.p99 - base.p99) * 100) / 100,
+            'errors/non-2xx': `${result.errors}/${result.non2xx}`,
+          };
+        }),
+      ),
+    );
+  } finally {
+    await server.stop();
+    await upstream.stop();
   }
 }
 
@@ -277,6 +331,10 @@ async function main() {
     console.log(`${await throughput()}\n`);
     console.log('## The /mcp rate limit\n');
     console.log(`${await rateLimitCost()}\n`);
+  }
+  if (ONLY.has('gateway')) {
+    console.log(`## The gateway: tools/call to an HTTP upstream, directly and through /mcp/<name> (each cell the median of ${ROUNDS} runs of ${SECONDS} s)\n`);
+    console.log(`${await gateway()}\n`);
   }
   if (ONLY.has('sessions')) await sessionsSection();
   if (ONLY.has('memory')) {

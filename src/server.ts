@@ -20,8 +20,11 @@ import { CompanySignIn } from './domain/company-sign-in.ts';
 import { IdentityProviders } from './domain/identity-providers.ts';
 import { loadVerificationKeys } from './domain/signing-keys.ts';
 import { TokenVerifier } from './domain/token-verifier.ts';
+import { loadUpstreamsFile } from './gateway/definition.ts';
+import { Gateway } from './gateway/gateway.ts';
 import { McpAuth } from './mcp/auth.ts';
 import { messageLabels } from './mcp/message-labels.ts';
+import { mcpResource, type ResourceIdentity } from './mcp/protected-resource.ts';
 import { createServerFactory } from './mcp/server-factory.ts';
 import { SessionRegistry } from './mcp/sessions/registry.ts';
 import { builtinModule } from './mcp/tools/builtin.ts';
@@ -40,7 +43,7 @@ import { PACKAGE_JSON } from './paths.ts';
 import { adminArea } from './web/admin/admin-area.ts';
 import { Csrf } from './web/csrf.ts';
 import { dispatch, mergeHandlers } from './web/handlers.ts';
-import { mcpHandlers } from './web/mcp-endpoint.ts';
+import { mcpHandlers, type McpResourceServer } from './web/mcp-endpoint.ts';
 import { cors } from './web/middleware/cors.ts';
 import { errorHandler } from './web/middleware/errors.ts';
 import { hostGuard, RequestGuard } from './web/middleware/host-guard.ts';
@@ -68,6 +71,7 @@ export interface Gatehouse {
   registry: ToolRegistry;
   access: Access;
   metrics: Metrics;
+  gateway: Gateway;
   /** Serves on an already-listening or new node:http server until `close`. */
   attach(server: Server): void;
   /**
@@ -89,6 +93,8 @@ const VERSION = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: st
 
 /** Builds the whole service on one Store: authorization server, MCP resource server, pages. */
 export async function createGatehouse(config: Config, options: GatehouseOptions = {}): Promise<Gatehouse> {
+  // A bad UPSTREAMS file fails the start before anything else opens.
+  const upstreamsFromFile = loadUpstreamsFile(config.upstreamsFile);
   const logger = options.logger ?? createLogger(config.logLevel);
   const store = options.store ?? openStore(config.databaseUrl, { poolSize: config.databasePoolSize });
   await migrate(store);
@@ -101,6 +107,17 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   await notifications.start();
 
   const metrics = new Metrics();
+  const gateway = new Gateway({
+    config,
+    store,
+    notifications,
+    logger,
+    fromFile: upstreamsFromFile,
+    version: VERSION,
+    // Each upstream is guarded exactly like /mcp, for its own audience and scopes.
+    authFor: (resource, scopes) => newMcpAuth(resource, [...scopes.base], scopes.of, scopes.challenge),
+  });
+  await gateway.start();
   const access = new Access(store, notifications);
   const signIn = new PasswordSignIn(store, (reason) => metrics.authFailure(reason));
   const registrationPolicy = new RegistrationPolicy(store, config.cimd.enabled);
@@ -115,6 +132,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     registrationPolicy,
     clientIndex,
     idJag: { identityProviders, companySignIn, upstream },
+    isUpstreamResource: (url) => gateway.upstreamOfResource(url) !== undefined,
     renderError: async (ctx: KoaContextWithOIDC, out) => {
       sendMessage(ctx as never, ctx.status >= 400 ? ctx.status : 400, 'The app sent an invalid request', String(out.error_description ?? out.error), {
         detail: out.error,
@@ -132,11 +150,13 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     registry,
     { describe: (principal) => describePrincipal(store, principal), notesOf: (userId) => notesOf(store, userId), logger },
     VERSION,
+    (instance) => gateway.buildProxy(instance),
   );
   const verifier = new TokenVerifier({
     store,
     issuer: config.issuer,
     audiences: [config.resource],
+    isOurAudience: (audience) => audience.startsWith(`${config.resource}/`),
     livenessCacheMs: config.mcp.grantCheckCacheMs,
     loadVerificationKeys: () => loadVerificationKeys(store),
     notifications,
@@ -160,29 +180,35 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
 
   const rateLimits = new RateLimits(store, config);
   registerMetrics(metrics, sessions, rateLimits);
-  const mcpAuth = new McpAuth({
-    config,
-    verifier,
-    baseScopes: [BASE_SCOPE],
-    requiredScopes: (tool) => registry.requiredScopes(tool),
-    challengeScope: registry.allScopes().join(' '),
-    admitOrWait: (principal) => rateLimits.takeBatched('mcp', `${principal.userId}:${principal.clientId}`),
-    onFailure: (reason) => metrics.authFailure(reason),
-    // An OAuth client's "last used" on the admin page includes its MCP calls (written at most once a minute).
-    onAdmitted: (principal) => {
-      if (principal.kind !== 'pat') void clientIndex.touch(principal.clientId).catch(() => {});
-    },
-  });
-  const countMessages = (messages: readonly JSONRPCMessage[], era: 'legacy' | 'modern') => {
-    for (const { method, tool } of messageLabels(messages, (name) => registry.has(name))) metrics.mcpRequest(method, tool, era);
+  const newMcpAuth = (resource: ResourceIdentity, baseScopes: string[], requiredScopes: (tool: string) => readonly string[] | undefined, challengeScope: string) =>
+    new McpAuth({
+      config,
+      verifier,
+      resource,
+      baseScopes,
+      requiredScopes,
+      challengeScope,
+      admitOrWait: (principal) => rateLimits.takeBatched('mcp', `${principal.userId}:${principal.clientId}`),
+      onFailure: (reason) => metrics.authFailure(reason),
+      // An OAuth client's "last used" on the admin page includes its MCP calls (written at most once a minute).
+      onAdmitted: (principal) => {
+        if (principal.kind !== 'pat') void clientIndex.touch(principal.clientId).catch(() => {});
+      },
+    });
+  const mcpAuth = newMcpAuth(mcpResource(config), [BASE_SCOPE], (tool) => registry.requiredScopes(tool), registry.allScopes().join(' '));
+  const countMessages = (messages: readonly JSONRPCMessage[], era: 'legacy' | 'modern', resource?: McpResourceServer) => {
+    const hasTool = resource ? (name: string) => resource.hasTool(name) : (name: string) => registry.has(name);
+    for (const { method, tool } of messageLabels(messages, hasTool)) metrics.mcpRequest(method, tool, era);
   };
+  const mainResource: McpResourceServer = { upstream: null, url: config.resource, auth: mcpAuth, hasTool: (name) => registry.has(name) };
+  registerGatewayMetrics(metrics, gateway);
 
   const inFlight = new InFlight();
-  const admin = adminArea({ config, store, provider, registrationPolicy, clientIndex, access, sessions, signIn, csrf, identityProviders });
+  const admin = adminArea({ config, store, provider, registrationPolicy, clientIndex, access, sessions, signIn, csrf, identityProviders, gateway });
   const handlers = mergeHandlers(
     opsHandlers({ store, metrics, metricsToken: config.metricsToken, isShuttingDown: () => inFlight.stopping }),
-    resourceMetadataHandlers(config),
-    mcpHandlers({ config, auth: mcpAuth, sessions, buildServer, onMessages: countMessages }),
+    resourceMetadataHandlers(config, (name) => gateway.catalog.get(name)?.settings),
+    mcpHandlers({ config, main: mainResource, upstream: (name) => gateway.resourceServer(name), sessions, buildServer, onMessages: countMessages }),
     sseHandlers({ config, auth: mcpAuth, sessions, onMessages: countMessages }),
     oauthEdgeHandlers(registrationPolicy),
     accessTokenHandlers({ verifier, access }),
@@ -239,6 +265,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     const drained = await inFlight.drained(graceMs);
     if (!drained) logger.warn({ stillRunning: inFlight.size }, 'shutdown grace period over; cutting off what is left');
     await sessions.closeAll(0);
+    // Upstream sessions end and stdio children exit; the Gatehouse sessions stay in the Store and reconnect upstream on their next request.
+    await gateway.close();
     for (const server of servers) server.closeAllConnections();
     await Promise.all(closed);
     await notifications.close();
@@ -254,6 +282,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     registry,
     access,
     metrics,
+    gateway,
     attach(server) {
       servers.push(server);
       server.keepAliveTimeout = config.keepAliveTimeoutMs;
@@ -282,4 +311,12 @@ function registerMetrics(metrics: Metrics, sessions: SessionRegistry, rateLimits
     login: () => rateLimits.refused.login,
     mcp: () => rateLimits.refused.mcp,
   });
+}
+
+/** The gateway's upstreams on /metrics: calls by upstream and outcome, their duration, and the sessions held upstream. */
+function registerGatewayMetrics(metrics: Metrics, gateway: Gateway): void {
+  gateway.pool.observe((upstream, outcome, seconds) => metrics.upstreamCall(upstream, outcome, seconds));
+  metrics.gauge('gatehouse_upstream_sessions_live', 'Sessions this process holds with upstream MCP servers (one per caller and upstream)', () =>
+    gateway.catalog.all().reduce((sum, entry) => sum + gateway.pool.health(entry.definition.name).connections, 0),
+  );
 }

@@ -54,6 +54,7 @@ const EnvSchema = z.object({
   ALLOWED_ORIGINS: list(),
   TRUST_PROXY: onOff('off'),
   TOOLS_MODULES: list(),
+  UPSTREAMS: z.string().optional(),
   MCP_SESSION_CACHE_SIZE: z.coerce.number().int().min(1).default(10_000),
   MCP_SESSION_IDLE_TTL: duration('10m'),
   MCP_SESSION_MAX_AGE: duration('30d'),
@@ -171,6 +172,8 @@ function buildConfig(env: z.infer<typeof EnvSchema>) {
       grantCheckCacheMs: env.GRANT_CHECK_CACHE * 1000,
       toolModules: env.TOOLS_MODULES,
     },
+    /** The UPSTREAMS file: existing MCP servers served behind Gatehouse at /mcp/<name>. */
+    upstreamsFile: env.UPSTREAMS,
     rateLimits: {
       registerPerMinute: env.RATE_LIMIT_REGISTER_PER_MINUTE,
       loginPerMinute: env.RATE_LIMIT_LOGIN_PER_MINUTE,

@@ -27,6 +27,7 @@ export const AUDIT_EVENTS = [
   'user.enabled',
   'user.password_reset',
   'policy.changed',
+  'upstream.changed',
   'setup.completed',
   'login.sso_refused',
   'user.linked',

@@ -33,6 +33,8 @@ export interface SessionRow extends SessionBindingRow {
   transport: SessionTransportKind;
   initialize_request: string;
   created_at: number;
+  /** The upstream a session at /mcp/<name> proxies to; null at /mcp. */
+  upstream: string | null;
 }
 
 export interface NewSession {
@@ -48,14 +50,16 @@ export interface NewSession {
   protocolVersion: string;
   transport: SessionTransportKind;
   initializeRequest: string;
+  /** At /mcp/<name>: the upstream; absent or null at /mcp. */
+  upstream?: string | null;
   now: number;
 }
 
 export async function insertSession(db: Queryable, session: NewSession): Promise<void> {
   await db.run(
     `INSERT INTO mcp_sessions (id_hash, user_id, client_id, principal_kind, grant_id, pat_id, token_id, scopes, token_expires_at,
-       protocol_version, transport, initialize_request, created_at, last_used_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       protocol_version, transport, initialize_request, upstream, created_at, last_used_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
       session.idHash,
       session.userId,
@@ -69,6 +73,7 @@ export async function insertSession(db: Queryable, session: NewSession): Promise
       session.protocolVersion,
       session.transport,
       session.initializeRequest,
+      session.upstream ?? null,
       session.now,
       session.now,
     ],
@@ -163,6 +168,8 @@ export interface SessionListRow {
   transport: string;
   protocolVersion: string;
   scopes: string;
+  /** The upstream at /mcp/<name>, or null for /mcp. */
+  upstream: string | null;
   createdAt: number;
   lastUsedAt: number;
 }
@@ -180,6 +187,7 @@ export async function sessionPage(db: Queryable, filter: { userId?: string | und
     transport: string;
     protocol_version: string;
     scopes: string;
+    upstream: string | null;
     created_at: number;
     last_used_at: number;
   }
@@ -200,7 +208,7 @@ export async function sessionPage(db: Queryable, filter: { userId?: string | und
       const clauses = key ? [...where, `(s.last_used_at, s.id_hash) ${key.sql} (?, ?)`] : where;
       return db.all<Raw>(
         `SELECT s.id_hash, s.user_id, u.email, s.client_id, c.name AS client_name, p.name AS token_name, s.principal_kind,
-           s.transport, s.protocol_version, s.scopes, s.created_at, s.last_used_at
+           s.transport, s.protocol_version, s.scopes, s.upstream, s.created_at, s.last_used_at
          FROM mcp_sessions s
            LEFT JOIN users u ON u.id = s.user_id
            LEFT JOIN client_index c ON c.client_id = s.client_id
@@ -223,6 +231,7 @@ export async function sessionPage(db: Queryable, filter: { userId?: string | und
       transport: row.transport === 'sse' ? 'HTTP+SSE' : 'Streamable HTTP',
       protocolVersion: row.protocol_version,
       scopes: row.scopes,
+      upstream: row.upstream,
       createdAt: Number(row.created_at),
       lastUsedAt: Number(row.last_used_at),
     })),

@@ -17,6 +17,8 @@ export const TOPICS = {
   accessRevoked: 'access.revoked',
   /** Signing keys were rotated or pruned; load them again. */
   keysChanged: 'keys.changed',
+  /** An administrator added, changed or disabled an upstream MCP server; read the table again. */
+  upstreamsChanged: 'upstreams.changed',
 } as const;
 
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];

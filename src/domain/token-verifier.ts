@@ -16,8 +16,10 @@ export type Verification =
 export interface TokenVerifierOptions {
   store: Store;
   issuer: string;
-  /** The audiences our access tokens may carry (the MCP resource). */
+  /** The audiences our access tokens may carry; the first is `/mcp`, where personal access tokens also work. */
   audiences: readonly string[];
+  /** Other audiences of ours (the gateway's `/mcp/<name>` resources), for introspection and revocation. */
+  isOurAudience?: (audience: string) => boolean;
   /** How long "this grant / token is still live" is believed (ms). Bounds how late revocation can land. */
   livenessCacheMs: number;
   loadVerificationKeys: () => Promise<JWK[]>;
@@ -72,12 +74,20 @@ export class TokenVerifier {
     });
   }
 
-  async verifyAuthorizationHeader(header: string | undefined): Promise<Verification> {
+  /**
+   * The principal of an Authorization header presented at the resource
+   * `audience` (by default `/mcp`). A token for another resource is refused:
+   * a token for `/mcp` does not work at `/mcp/<name>`, nor the other way round.
+   * Personal access tokens work only at `/mcp` (they carry no audience).
+   */
+  async verifyAuthorizationHeader(header: string | undefined, audience = this.options.audiences[0]!): Promise<Verification> {
     if (!header) return { ok: false, reason: 'missing', description: 'an access token is required' };
     const match = /^Bearer\s+([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(header);
     if (!match) return { ok: false, reason: 'malformed', description: 'use the Authorization: Bearer <token> scheme' };
     const token = match[1]!;
-    return looksLikePat(token) ? this.verifyPat(token) : this.verifyJwt(token);
+    if (!looksLikePat(token)) return this.verifyJwt(token, audience);
+    if (audience !== this.options.audiences[0]) return { ok: false, reason: 'invalid', description: 'a personal access token works only at /mcp; sign in through OAuth for this resource' };
+    return this.verifyPat(token);
   }
 
   /** Is a principal bound earlier (to a session) still good: unexpired, and its grant, token or personal token not revoked? */
@@ -115,14 +125,15 @@ export class TokenVerifier {
     this.verified.clear();
   }
 
-  private async verifyJwt(token: string): Promise<Verification> {
-    let principal = this.verified.get(token)?.principal;
+  private async verifyJwt(token: string, audience: string): Promise<Verification> {
+    const cacheKey = `${audience} ${token}`;
+    let principal = this.verified.get(cacheKey)?.principal;
     if (!principal) {
-      const checked = await this.checkSignature(token);
+      const checked = await this.checkSignature(token, audience);
       if (!checked) return { ok: false, reason: 'invalid', description: 'the access token is not valid for this resource' };
       if (checked.expired) return { ok: false, reason: 'expired', description: 'the access token has expired' };
       principal = checked.principal;
-      this.verified.set(token, { principal });
+      this.verified.set(cacheKey, { principal });
     }
     return this.stillValid(principal);
   }
@@ -132,13 +143,13 @@ export class TokenVerifier {
    * whose signature holds is still described (`expired`), so it is told apart
    * from a forged one and introspection can answer for it.
    */
-  private async checkSignature(token: string): Promise<{ claims: AccessTokenClaims; principal: Principal; expired: boolean } | undefined> {
+  private async checkSignature(token: string, audience?: string): Promise<{ claims: AccessTokenClaims; principal: Principal; expired: boolean } | undefined> {
     let payload: JWTPayload;
     let expired = false;
     try {
       ({ payload } = await jwtVerify(token, await this.keySet(), {
         issuer: this.options.issuer,
-        audience: [...this.options.audiences],
+        ...(audience ? { audience } : {}),
         typ: 'at+jwt',
         algorithms: ACCESS_TOKEN_ALGORITHMS,
         requiredClaims: ['exp', 'sub', 'client_id', 'jti'],
@@ -148,13 +159,14 @@ export class TokenVerifier {
       if (error instanceof joseErrors.JWKSNoMatchingKey && Date.now() - this.keysLoadedAt > 1000) {
         // A key rotated in by another instance: reload once, then retry.
         this.jwks = undefined;
-        return this.checkSignature(token);
+        return this.checkSignature(token, audience);
       }
       // jose checks expiry last, after the signature and every other claim.
       if (!(error instanceof joseErrors.JWTExpired)) return undefined;
       payload = error.payload;
       expired = true;
     }
+    if (!audience && !this.isOurs(payload.aud)) return undefined;
     const claims = payload as AccessTokenClaims;
     if (payload.gid === undefined) {
       // Client credentials: no grant and no person; oidc-provider names the client as the subject.
@@ -186,6 +198,12 @@ export class TokenVerifier {
         tokenId: String(claims.jti),
       },
     };
+  }
+
+  /** Without a given audience (introspection, revocation): any resource of ours. */
+  private isOurs(aud: JWTPayload['aud']): boolean {
+    const audiences = typeof aud === 'string' ? [aud] : (aud ?? []);
+    return audiences.some((candidate) => this.options.audiences.includes(candidate) || this.options.isOurAudience?.(candidate) === true);
   }
 
   private async keySet() {

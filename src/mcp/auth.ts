@@ -2,7 +2,7 @@ import { isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/ser
 import type { Config } from '../config/config.ts';
 import { hasScopes, sameCredential, samePrincipal, type Principal } from '../domain/principal.ts';
 import type { TokenVerifier, Verification } from '../domain/token-verifier.ts';
-import { bearerChallenge } from './protected-resource.ts';
+import { bearerChallenge, type ResourceIdentity } from './protected-resource.ts';
 
 type Failure = Extract<Verification, { ok: false }>;
 
@@ -28,6 +28,8 @@ export interface BoundSession {
 export interface McpAuthOptions {
   config: Pick<Config, 'issuer'> & { mcp: Pick<Config['mcp'], 'sessionAuthFallback'> };
   verifier: TokenVerifier;
+  /** The resource these decisions are for (its tokens' audience, its challenge's metadata URL); `/mcp` by default. */
+  resource?: ResourceIdentity;
   /** What every request needs. */
   baseScopes: readonly string[];
   /** The scopes a call to this tool needs, or undefined for a tool this server does not have. */
@@ -67,7 +69,7 @@ export class McpAuth {
 
   /** The principal of an Authorization header, or the 401 challenge (with `error` when a token was presented). */
   async bearer(authorization: string | undefined): Promise<Decision<Principal>> {
-    const verification = await this.options.verifier.verifyAuthorizationHeader(authorization);
+    const verification = await this.options.verifier.verifyAuthorizationHeader(authorization, this.options.resource?.url);
     return verification.ok ? { ok: true, value: verification.principal } : { ok: false, refusal: this.challenge(verification) };
   }
 
@@ -103,7 +105,7 @@ export class McpAuth {
     const scope = needed.join(' ');
     return {
       status: 403,
-      headers: { 'WWW-Authenticate': bearerChallenge(this.options.config, { error: 'insufficient_scope', scope, description: `this call needs: ${scope}` }) },
+      headers: { 'WWW-Authenticate': bearerChallenge(this.options.config, { error: 'insufficient_scope', scope, description: `this call needs: ${scope}` }, this.options.resource?.path) },
       body: { error: 'insufficient_scope', error_description: `this call needs the scopes: ${scope}`, scope },
     };
   }
@@ -145,7 +147,7 @@ export class McpAuth {
     const extra = presented ? { error: 'invalid_token', description: failure.description } : {};
     return {
       status: 401,
-      headers: { 'WWW-Authenticate': bearerChallenge(this.options.config, { ...extra, scope: this.options.challengeScope }) },
+      headers: { 'WWW-Authenticate': bearerChallenge(this.options.config, { ...extra, scope: this.options.challengeScope }, this.options.resource?.path) },
       body: { error: presented ? 'invalid_token' : 'unauthorized', error_description: failure.description },
     };
   }

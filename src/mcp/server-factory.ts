@@ -1,4 +1,4 @@
-import { McpServer, type ServerContext } from '@modelcontextprotocol/server';
+import { McpServer, type Server, type ServerContext } from '@modelcontextprotocol/server';
 import { principalOf } from './auth-info.ts';
 import type { ToolRegistry, ToolServices } from './tools/registry.ts';
 
@@ -6,19 +6,36 @@ export interface ServerInstanceOptions {
   era: 'legacy' | 'modern';
   protocolVersion?: string;
   inSession: boolean;
+  /** At /mcp/<name>: the upstream the server proxies to (see src/gateway); null or absent at /mcp. */
+  upstream?: string | null;
+  /** The stored hash of the legacy session served, so what it holds upstream ends with it. */
+  sessionKey?: string;
 }
 
-export type ServerFactory = (options: ServerInstanceOptions) => McpServer;
+export type ServerFactory = (options: ServerInstanceOptions) => McpServer | Server;
 
 const INSTRUCTIONS =
   'Gatehouse serves tools on behalf of one signed-in person. Use whoami to see who that is and what this connection may do; ' +
   'notes_add, notes_list, notes_search and notes_delete keep that person\'s private notes.';
 
-/** Builds McpServer instances with every registered tool: one per legacy session, one per modern request. */
-export function createServerFactory(registry: ToolRegistry, services: ToolServices, version: string): ServerFactory {
+/**
+ * Builds MCP servers: at /mcp, McpServer instances with every registered
+ * tool; at /mcp/<name>, the gateway's proxy to that upstream (`proxyTo`). One
+ * per legacy session, one per modern request.
+ */
+export function createServerFactory(
+  registry: ToolRegistry,
+  services: ToolServices,
+  version: string,
+  proxyTo?: (options: ServerInstanceOptions & { upstream: string }) => Server,
+): ServerFactory {
   const capabilities = registry.capabilities();
   const requestState = registry.requestStateOption();
   return (options) => {
+    if (options.upstream) {
+      if (!proxyTo) throw new Error('no gateway configured');
+      return proxyTo({ ...options, upstream: options.upstream });
+    }
     const server = new McpServer({ name: 'gatehouse', title: 'Gatehouse', version }, { capabilities, instructions: INSTRUCTIONS, ...requestState });
     registry.install(server, {
       ...options,

@@ -31,8 +31,8 @@ export interface IdJagDeps {
   identityProviders: IdentityProviders;
   companySignIn: CompanySignIn;
   upstream: UpstreamSignIn;
-  /** The token's resource server, as `getResourceServerInfo` gives it for `$PUBLIC_URL/mcp`. */
-  resourceServer: () => Record<string, unknown>;
+  /** The token's resource server, as `getResourceServerInfo` gives it for that audience. */
+  resourceServer: (audience: string) => Record<string, unknown>;
   canonicalResource: (indicator: string) => string | undefined;
 }
 
@@ -122,7 +122,7 @@ export function registerIdJagGrant(provider: Provider, deps: IdJagDeps): void {
       grant.addResourceScope(resource, scopes.join(' '));
       const grantId = await grant.save();
       const token = new provider.AccessToken({ accountId: person.user.id, client, grantId, gty: JWT_BEARER_GRANT, scope: scopes.join(' ') });
-      token.resourceServer = deps.resourceServer() as never;
+      token.resourceServer = deps.resourceServer(resource) as never;
       ctx.oidc.entity('AccessToken', token);
       const accessToken = await token.save();
       await audit(deps.store, { event: 'id_jag.accepted', actor: `client:${client.clientId}`, subject: person.user.id, ip: ctx.ip, detail: { provider: trusted.id, grant: grantId, scope: scopes.join(' ') } });

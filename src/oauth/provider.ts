@@ -19,17 +19,26 @@ export interface ProviderDeps {
   renderError: NonNullable<Configuration['renderError']>;
   /** Trusting company identity providers' ID-JAGs at /token. */
   idJag: Omit<IdJagDeps, 'config' | 'store' | 'resourceServer' | 'canonicalResource'>;
+  /** Whether `$PUBLIC_URL/mcp/<name>` names an enabled upstream behind the gateway (its own protected resource). */
+  isUpstreamResource?: (url: string) => boolean;
 }
 
-/** `https://host/mcp` and `https://host/mcp/` name the same resource. */
-export function canonicalResource(config: Config, indicator: string): string | undefined {
+/**
+ * The resource an indicator names, in its one spelling (`https://host/mcp`
+ * and `https://host/mcp/` are the same), or undefined for a resource we do
+ * not serve: `/mcp`, or an enabled upstream's `/mcp/<name>`.
+ */
+export function canonicalResource(config: Config, indicator: string, isUpstreamResource: (url: string) => boolean = () => false): string | undefined {
   const trimmed = indicator.endsWith('/') ? indicator.slice(0, -1) : indicator;
-  return trimmed === config.resource ? config.resource : undefined;
+  if (trimmed === config.resource) return config.resource;
+  return trimmed.startsWith(`${config.resource}/`) && isUpstreamResource(trimmed) ? trimmed : undefined;
 }
 
-function resourceSpellings(config: Config): ResourceAliases {
-  const spellings = [config.resource, `${config.resource}/`];
-  return (indicator) => (spellings.includes(indicator) ? spellings.filter((spelling) => spelling !== indicator) : []);
+function resourceSpellings(config: Config, isUpstreamResource?: (url: string) => boolean): ResourceAliases {
+  return (indicator) => {
+    const canonical = canonicalResource(config, indicator, isUpstreamResource);
+    return canonical ? [canonical, `${canonical}/`].filter((spelling) => spelling !== indicator) : [];
+  };
 }
 
 /**
@@ -37,18 +46,18 @@ function resourceSpellings(config: Config): ResourceAliases {
  * Everything it stores goes through the Store, so any instance can continue
  * a flow another instance started.
  */
-/** The one resource server our access tokens are for: `$PUBLIC_URL/mcp`, JWT access tokens signed ES256. */
-function mcpResourceServer(config: Config) {
+/** A resource server our access tokens are for: `$PUBLIC_URL/mcp` or an upstream's `/mcp/<name>`; JWT access tokens signed ES256. */
+function resourceServer(config: Config, audience: string) {
   return {
     scope: RESOURCE_SCOPE_NAMES.join(' '),
-    audience: config.resource,
+    audience,
     accessTokenTTL: config.tokens.accessTokenTtl,
     accessTokenFormat: 'jwt' as const,
     jwt: { sign: { alg: 'ES256' as const } },
   };
 }
 
-export async function createProvider({ config, store, registrationPolicy, clientIndex, renderError, idJag }: ProviderDeps): Promise<Provider> {
+export async function createProvider({ config, store, registrationPolicy, clientIndex, renderError, idJag, isUpstreamResource }: ProviderDeps): Promise<Provider> {
   const [jwks, cookieKeys] = await Promise.all([loadSigningKeys(store), loadCookieKeys(store)]);
   const secureCookies = config.issuer.startsWith('https:');
 
@@ -68,7 +77,7 @@ export async function createProvider({ config, store, registrationPolicy, client
     0,
   );
 
-  const aliases = resourceSpellings(config);
+  const aliases = resourceSpellings(config, isUpstreamResource);
   const configuration: Configuration = {
     adapter: (model: string) => new StoreAdapter(model, store, { aliases, refreshReuseGraceMs: config.tokens.refreshReuseGraceMs }),
     jwks: jwks as Configuration['jwks'],
@@ -117,12 +126,14 @@ export async function createProvider({ config, store, registrationPolicy, client
         enabled: true,
         defaultResource: async (_ctx, _client, oneOf) => {
           if (!oneOf) return config.resource;
-          return oneOf.find((indicator) => canonicalResource(config, indicator)) ?? oneOf;
+          return oneOf.find((indicator) => canonicalResource(config, indicator, isUpstreamResource)) ?? oneOf;
         },
         useGrantedResource: async () => true,
+        // Each upstream behind the gateway is a resource of its own: its tokens carry its URL as `aud`.
         getResourceServerInfo: async (_ctx, indicator) => {
-          if (!canonicalResource(config, indicator)) throw new errors.InvalidTarget(`unknown resource; this server's resource is ${config.resource}`);
-          return mcpResourceServer(config);
+          const audience = canonicalResource(config, indicator, isUpstreamResource);
+          if (!audience) throw new errors.InvalidTarget(`unknown resource; this server's resources are ${config.resource} and ${config.resource}/<upstream>`);
+          return resourceServer(config, audience);
         },
       },
       // Machine clients an administrator created (never self-registered: see ADMIN_ONLY_GRANTS).
@@ -192,8 +203,8 @@ export async function createProvider({ config, store, registrationPolicy, client
     ...idJag,
     config,
     store,
-    resourceServer: () => ({ ...mcpResourceServer(config), identifier: () => config.resource }),
-    canonicalResource: (indicator) => canonicalResource(config, indicator),
+    resourceServer: (audience) => ({ ...resourceServer(config, audience), identifier: () => audience }),
+    canonicalResource: (indicator) => canonicalResource(config, indicator, isUpstreamResource),
   });
   return provider;
 }

@@ -48,6 +48,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly upstreamCalls = new Counter({
+    name: 'gatehouse_upstream_calls_total',
+    help: 'Requests the gateway sent to upstream MCP servers, by upstream and outcome (ok, error: the upstream answered with one; unavailable, timeout, busy, cancelled)',
+    labelNames: ['upstream', 'outcome'],
+    registers: [this.registry],
+  });
+  private readonly upstreamDuration = new Histogram({
+    name: 'gatehouse_upstream_call_duration_seconds',
+    help: 'Time the gateway waited for upstream MCP servers, by upstream',
+    labelNames: ['upstream'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
   }
@@ -77,6 +91,11 @@ export class Metrics {
 
   tokenIssued(grantType: string): void {
     this.tokensIssued.inc({ grant_type: grantType });
+  }
+
+  upstreamCall(upstream: string, outcome: string, seconds: number): void {
+    this.upstreamCalls.inc({ upstream, outcome });
+    this.upstreamDuration.observe({ upstream }, seconds);
   }
 
   deleteDrained(seconds: number): void {

@@ -61,6 +61,8 @@ export const ROUTES = [
 
   // The MCP resource server
   route('mcp', '/mcp', ['POST', 'GET', 'DELETE'], { ...ours, aliases: ['/mcp/'], shape: 'jsonrpc', cors: true, rateLimit: 'mcp', hostGuard: true }),
+  // An upstream MCP server behind the gateway: its own protected resource, with the same attributes as /mcp.
+  route('mcp.upstream', '/mcp/:name', ['POST', 'GET', 'DELETE'], { ...ours, aliases: ['/mcp/:name/'], shape: 'jsonrpc', cors: true, rateLimit: 'mcp', hostGuard: true }),
   route('sse.open', '/sse', ['GET'], { ...ours, shape: 'jsonrpc', cors: true, rateLimit: 'mcp', hostGuard: true }),
   route('sse.message', '/messages', ['POST'], { ...ours, shape: 'jsonrpc', cors: true, rateLimit: 'mcp', hostGuard: true }),
   route('resource.metadata', '/.well-known/oauth-protected-resource', ['GET'], {
@@ -72,6 +74,12 @@ export const ROUTES = [
   route('resource.metadata.mcp', '/.well-known/oauth-protected-resource/mcp', ['GET'], {
     ...ours,
     aliases: ['/.well-known/oauth-protected-resource/mcp/'],
+    shape: 'json',
+    cors: true,
+  }),
+  route('resource.metadata.upstream', '/.well-known/oauth-protected-resource/mcp/:name', ['GET'], {
+    ...ours,
+    aliases: ['/.well-known/oauth-protected-resource/mcp/:name/'],
     shape: 'json',
     cors: true,
   }),
@@ -132,6 +140,8 @@ export const ROUTES = [
   route('admin.user.enable', '/admin/users/:id/enable', ['POST'], adminPage),
   route('admin.user.admin', '/admin/users/:id/admin', ['POST'], adminPage),
   route('admin.user.password', '/admin/users/:id/password', ['POST'], adminPage),
+  route('admin.upstreams', '/admin/upstreams', ['GET', 'POST'], adminPage),
+  route('admin.upstream.enabled', '/admin/upstreams/:name/enabled', ['POST'], adminPage),
   route('admin.audit', '/admin/audit', ['GET'], adminPage),
   route('admin.providers', '/admin/providers', ['GET', 'POST'], adminPage),
   route('admin.provider.delete', '/admin/providers/:id/delete', ['POST'], adminPage),

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCRequest, type McpServer } from '@modelcontextprotocol/server';
+import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCRequest, type McpServer, type Server } from '@modelcontextprotocol/server';
 import type { Store } from '../../data/engines/store.ts';
 import {
   countSessions,
@@ -27,9 +27,11 @@ import { StreamableTransport } from './streamable-transport.ts';
 interface SessionState {
   id: string;
   idHash: string;
-  server: McpServer;
+  server: McpServer | Server;
   binding: Principal;
   protocolVersion: string;
+  /** The upstream this session proxies to (at /mcp/<name>), or null for /mcp. */
+  upstream: string | null;
   lastUsed: number;
   /** When the Store last confirmed the session (and its binding) still exist. */
   confirmedAt: number;
@@ -151,13 +153,13 @@ export class SessionRegistry {
     return countSessions(this.options.store);
   }
 
-  /** Opens a Streamable HTTP session for an authenticated `initialize`. */
-  async create(initialize: JSONRPCRequest, principal: Principal): Promise<StreamableSession> {
+  /** Opens a Streamable HTTP session for an authenticated `initialize` at /mcp, or at /mcp/<upstream>. */
+  async create(initialize: JSONRPCRequest, principal: Principal, upstream: string | null = null): Promise<StreamableSession> {
     const id = randomBytes(32).toString('base64url');
     const idHash = hashSessionId(id);
     const protocolVersion = negotiatedVersion((initialize.params as { protocolVersion?: unknown } | undefined)?.protocolVersion);
-    await insertSession(this.options.store, this.record(idHash, principal, protocolVersion, 'streamable', JSON.stringify(initialize)));
-    const session = await this.openStreamable(id, idHash, principal, protocolVersion);
+    await insertSession(this.options.store, this.record(idHash, principal, protocolVersion, 'streamable', JSON.stringify(initialize), upstream));
+    const session = await this.openStreamable(id, idHash, principal, protocolVersion, upstream);
     this.stats.created++;
     return session;
   }
@@ -167,11 +169,11 @@ export class SessionRegistry {
     const id = randomBytes(32).toString('base64url');
     const idHash = hashSessionId(id);
     const protocolVersion = '2024-11-05';
-    await insertSession(this.options.store, this.record(idHash, principal, protocolVersion, 'sse', '{}'));
+    await insertSession(this.options.store, this.record(idHash, principal, protocolVersion, 'sse', '{}', null));
     const transport = new SseTransport(id, this.options.keepAliveMs);
     const server = this.options.buildServer({ era: 'legacy', protocolVersion, inSession: true });
     await server.connect(transport);
-    const session = this.newSession<SseSession>({ kind: 'sse', transport, id, idHash, server, binding: principal, protocolVersion });
+    const session = this.newSession<SseSession>({ kind: 'sse', transport, id, idHash, server, binding: principal, protocolVersion, upstream: null });
     this.sse.set(idHash, session);
     transport.stream.onClose(() => {
       session.closing = true;
@@ -185,9 +187,16 @@ export class SessionRegistry {
 
   /**
    * The Streamable HTTP session with this id, from memory or rebuilt from the
-   * Store, or undefined when no such session exists (never did, ended, or expired).
+   * Store, or undefined when no such session exists (never did, ended, or
+   * expired) or belongs to another resource (/mcp and each /mcp/<upstream>
+   * know only their own sessions).
    */
-  async find(id: string): Promise<StreamableSession | undefined> {
+  async find(id: string, upstream: string | null = null): Promise<StreamableSession | undefined> {
+    const session = await this.findAnywhere(id);
+    return session?.upstream === upstream ? session : undefined;
+  }
+
+  private async findAnywhere(id: string): Promise<StreamableSession | undefined> {
     const idHash = this.hashOf(id);
     const cached = this.live.get(idHash);
     if (cached) return this.confirmed(cached);
@@ -246,7 +255,7 @@ export class SessionRegistry {
   }
 
   /** A held session of either kind; renewing its binding writes the Store too. */
-  private newSession<S extends LiveSession>(fields: Pick<S, 'kind' | 'transport' | 'id' | 'idHash' | 'server' | 'binding' | 'protocolVersion'>): S {
+  private newSession<S extends LiveSession>(fields: Pick<S, 'kind' | 'transport' | 'id' | 'idHash' | 'server' | 'binding' | 'protocolVersion' | 'upstream'>): S {
     const now = Date.now();
     const session = {
       ...fields,
@@ -268,7 +277,7 @@ export class SessionRegistry {
     return session;
   }
 
-  private record(idHash: string, principal: Principal, protocolVersion: string, transport: 'streamable' | 'sse', initializeRequest: string) {
+  private record(idHash: string, principal: Principal, protocolVersion: string, transport: 'streamable' | 'sse', initializeRequest: string, upstream: string | null) {
     return {
       idHash,
       userId: principal.userId,
@@ -282,15 +291,16 @@ export class SessionRegistry {
       protocolVersion,
       transport,
       initializeRequest,
+      upstream,
       now: Date.now(),
     };
   }
 
-  private async openStreamable(id: string, idHash: string, binding: Principal, protocolVersion: string): Promise<StreamableSession> {
+  private async openStreamable(id: string, idHash: string, binding: Principal, protocolVersion: string, upstream: string | null): Promise<StreamableSession> {
     const transport = new StreamableTransport(id, this.options.keepAliveMs);
-    const server = this.options.buildServer({ era: 'legacy', protocolVersion, inSession: true });
+    const server = this.options.buildServer({ era: 'legacy', protocolVersion, inSession: true, upstream, sessionKey: idHash });
     await server.connect(transport);
-    const session = this.newSession<StreamableSession>({ kind: 'streamable', transport, id, idHash, server, binding, protocolVersion });
+    const session = this.newSession<StreamableSession>({ kind: 'streamable', transport, id, idHash, server, binding, protocolVersion, upstream });
     this.live.set(idHash, session);
     return session;
   }
@@ -301,9 +311,11 @@ export class SessionRegistry {
     if (!row || row.transport !== 'streamable' || this.expired(row)) return undefined;
     const started = performance.now();
     const binding = bindingOf(row);
-    const session = await this.openStreamable(id, idHash, binding, row.protocol_version);
+    const upstream = row.upstream ?? null;
+    const session = await this.openStreamable(id, idHash, binding, row.protocol_version, upstream);
     try {
-      await session.transport.replayInitialize(JSON.parse(row.initialize_request) as JSONRPCRequest, toAuthInfo(binding, this.options.resource));
+      const resource = upstream ? `${this.options.resource}/${upstream}` : this.options.resource;
+      await session.transport.replayInitialize(JSON.parse(row.initialize_request) as JSONRPCRequest, toAuthInfo(binding, resource));
     } catch (error) {
       this.drop(session);
       throw error;

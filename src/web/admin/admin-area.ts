@@ -7,6 +7,7 @@ import type { Access } from '../../domain/access.ts';
 import type { RegistrationPolicy } from '../../domain/registration-policy.ts';
 import type { IdentityProviders } from '../../domain/identity-providers.ts';
 import type { PasswordSignIn } from '../../domain/sign-in.ts';
+import type { Gateway } from '../../gateway/gateway.ts';
 import type { SessionRegistry } from '../../mcp/sessions/registry.ts';
 import type { Csrf } from '../csrf.ts';
 import { mergeHandlers, type Handlers } from '../handlers.ts';
@@ -20,6 +21,7 @@ import { providerRoutes } from './routes/providers.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { signInRoutes } from './routes/sign-in.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { upstreamRoutes } from './routes/upstreams.ts';
 import { userRoutes } from './routes/users.ts';
 
 export interface AdminAreaDeps {
@@ -33,6 +35,7 @@ export interface AdminAreaDeps {
   signIn: PasswordSignIn;
   csrf: Csrf;
   identityProviders: IdentityProviders;
+  gateway: Gateway;
 }
 
 export interface AdminArea {
@@ -45,7 +48,7 @@ export interface AdminArea {
 
 /** /login, /logout, /account and /admin: the people-facing management pages, and who may see them. */
 export function adminArea(deps: AdminAreaDeps): AdminArea {
-  const { config, store, provider, registrationPolicy, clientIndex, access, sessions, signIn, csrf, identityProviders } = deps;
+  const { config, store, provider, registrationPolicy, clientIndex, access, sessions, signIn, csrf, identityProviders, gateway } = deps;
   const secureCookies = config.issuer.startsWith('https:');
   const adminSessions = new AdminSessions(store, { secure: secureCookies, ttlMs: config.adminSessionTtlMs });
   const pages = new Pages(adminSessions, csrf, config.issuer);
@@ -57,6 +60,7 @@ export function adminArea(deps: AdminAreaDeps): AdminArea {
     sessionRoutes({ store, pages, sessions }),
     userRoutes({ store, pages, access, identityProviders }),
     providerRoutes({ pages, identityProviders, redirectUri: `${config.issuer}/sso/callback` }),
+    upstreamRoutes({ store, pages, gateway, resourceBase: config.resource }),
     auditRoutes({ store, pages }),
     accountRoutes({ store, pages, access }),
     signInRoutes({ store, signIn, sessions: adminSessions, pages, csrf, issuer: config.issuer, secureCookies, identityProviders, passwordLogin: config.passwordLogin }),

@@ -11,7 +11,7 @@ import { fromOurOrigin } from './request-checks.ts';
 /** Our pages only ever post to ourselves; the browser enforces it too. */
 export const ADMIN_CSP = `${PAGE_CSP}; form-action 'self'`;
 
-export type Section = 'clients' | 'sessions' | 'tokens' | 'users' | 'providers' | 'policy' | 'audit' | 'account';
+export type Section = 'clients' | 'sessions' | 'tokens' | 'users' | 'providers' | 'policy' | 'upstreams' | 'audit' | 'account';
 
 /** What every admin and account page needs: who is signed in, CSRF, the notice from the last action. */
 export class Pages {

@@ -98,6 +98,8 @@ export function interactionHandlers({ provider, store, csrf, signIn, identityPro
       verified: false,
       redirectHost: redirectUri ? (redirectUri.host || `${redirectUri.protocol}//`) : String(interaction.params.redirect_uri),
       userEmail: user.email,
+      // Consent is per client and per resource: /mcp, or one upstream behind the gateway.
+      resource: [interaction.params.resource ?? `${provider.issuer}/mcp`].flat().map(String).join(', '),
       scopes,
       action: `/interaction/${interaction.uid}/consent`,
       csrf: csrf.token(interaction.uid),

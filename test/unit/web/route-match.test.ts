@@ -30,7 +30,7 @@ test('every route resolves to itself by its pattern, for each of its methods (GE
 });
 
 test('no other spelling of a route (case, trailing slash, doubled slash, percent-encoding) resolves, unless it is a listed alias', (t) => {
-  const aliases = new Set((ROUTES as readonly RouteSpec[]).flatMap((route) => route.aliases ?? []));
+  const aliases = new Set((ROUTES as readonly RouteSpec[]).flatMap((route) => (route.aliases ?? []).map(concrete)));
   for (const route of ROUTES as readonly Route[]) {
     for (const spelling of otherSpellings(concrete(route.pattern))) {
       if (aliases.has(spelling)) continue;
