@@ -28,6 +28,7 @@ import { mcpResource, type ResourceIdentity } from './mcp/protected-resource.ts'
 import { createServerFactory } from './mcp/server-factory.ts';
 import { SessionRegistry } from './mcp/sessions/registry.ts';
 import { builtinModule } from './mcp/tools/builtin.ts';
+import { Tasks } from './mcp/tasks/tasks.ts';
 import { ToolRegistry } from './mcp/tools/registry.ts';
 import { accessTokenHandlers } from './oauth/access-tokens.ts';
 import { clientCredentialsScopeHandlers } from './oauth/client-credentials-scope.ts';
@@ -146,9 +147,11 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const registry = options.registry ?? new ToolRegistry();
   registry.addModule(builtinModule);
   await registry.loadModules(config.mcp.toolModules);
+  const tasks = new Tasks(store, notifications, config.tasks, logger);
+  tasks.start();
   const buildServer = createServerFactory(
     registry,
-    { describe: (principal) => describePrincipal(store, principal), notesOf: (userId) => notesOf(store, userId), logger },
+    { describe: (principal) => describePrincipal(store, principal), notesOf: (userId) => notesOf(store, userId), logger, tasks },
     VERSION,
     (instance) => gateway.buildProxy(instance),
   );
@@ -251,7 +254,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     access,
     registrationPolicy,
     logger,
-    sweeps: [() => sessions.pruneStored(), () => admin.adminSessions.pruneExpired()],
+    sweeps: [() => sessions.pruneStored(), () => admin.adminSessions.pruneExpired(), () => tasks.sweep()],
   });
 
   const servers: Server[] = [];
@@ -259,6 +262,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   async function shutDown(graceMs: number): Promise<void> {
     inFlight.stopping = true;
     stopTimers();
+    tasks.stop();
     const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
     for (const server of servers) server.closeIdleConnections();
     sessions.closeStreams();

@@ -62,6 +62,10 @@ const EnvSchema = z.object({
   MCP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
   MCP_KEEPALIVE_INTERVAL: duration('15s'),
   GRANT_CHECK_CACHE: duration('2s'),
+  TASK_RESULT_TTL: duration('1h'),
+  TASK_LEASE: duration('30s'),
+  TASK_POLL_INTERVAL: duration('1s'),
+  MAX_RUNNING_TASKS_PER_PERSON: z.coerce.number().int().min(1).default(10),
   CIMD: onOff('on'),
   CIMD_ALLOW_PRIVATE_ADDRESSES: onOff('off'),
   SHUTDOWN_GRACE: duration('20s'),
@@ -171,6 +175,13 @@ function buildConfig(env: z.infer<typeof EnvSchema>) {
       keepAliveMs: env.MCP_KEEPALIVE_INTERVAL * 1000,
       grantCheckCacheMs: env.GRANT_CHECK_CACHE * 1000,
       toolModules: env.TOOLS_MODULES,
+    },
+    /** Durable MCP tasks (src/mcp/tasks). */
+    tasks: {
+      resultTtlMs: env.TASK_RESULT_TTL * 1000,
+      leaseMs: env.TASK_LEASE * 1000,
+      pollIntervalMs: env.TASK_POLL_INTERVAL * 1000,
+      maxRunningPerPerson: env.MAX_RUNNING_TASKS_PER_PERSON,
     },
     /** The UPSTREAMS file: existing MCP servers served behind Gatehouse at /mcp/<name>. */
     upstreamsFile: env.UPSTREAMS,

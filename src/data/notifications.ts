@@ -19,6 +19,8 @@ export const TOPICS = {
   keysChanged: 'keys.changed',
   /** An administrator added, changed or disabled an upstream MCP server; read the table again. */
   upstreamsChanged: 'upstreams.changed',
+  /** `{ taskId, status }`: a durable task was cancelled, got its input, or ended; whoever runs or watches it acts. */
+  taskChanged: 'task.changed',
 } as const;
 
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];

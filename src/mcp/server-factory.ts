@@ -1,5 +1,7 @@
 import { McpServer, type Server, type ServerContext } from '@modelcontextprotocol/server';
 import { principalOf } from './auth-info.ts';
+import { installTaskMethods } from './tasks/methods.ts';
+import { TASKS_EXTENSION } from './tasks/wire.ts';
 import type { ToolRegistry, ToolServices } from './tools/registry.ts';
 
 export interface ServerInstanceOptions {
@@ -29,7 +31,8 @@ export function createServerFactory(
   version: string,
   proxyTo?: (options: ServerInstanceOptions & { upstream: string }) => Server,
 ): ServerFactory {
-  const capabilities = registry.capabilities();
+  const tasks = registry.offersTasks() ? services.tasks : undefined;
+  const capabilities = tasks ? { ...registry.capabilities(), extensions: { ...registry.capabilities().extensions, [TASKS_EXTENSION]: {} } } : registry.capabilities();
   const requestState = registry.requestStateOption();
   return (options) => {
     if (options.upstream) {
@@ -37,11 +40,9 @@ export function createServerFactory(
       return proxyTo({ ...options, upstream: options.upstream });
     }
     const server = new McpServer({ name: 'gatehouse', title: 'Gatehouse', version }, { capabilities, instructions: INSTRUCTIONS, ...requestState });
-    registry.install(server, {
-      ...options,
-      services,
-      principalOf: (ctx: ServerContext) => principalOf(ctx.http?.authInfo),
-    });
+    const principalOfRequest = (ctx: ServerContext) => principalOf(ctx.http?.authInfo);
+    registry.install(server, { ...options, services, principalOf: principalOfRequest });
+    if (tasks) installTaskMethods(server, tasks, principalOfRequest);
     return server;
   };
 }

@@ -16,6 +16,9 @@ import {
   type ToolAnnotations,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { Tasks, type TaskHandle } from '../tasks/tasks.ts';
+import { createTaskResult, extensionRequired, optedIn } from '../tasks/wire.ts';
+import { compileJsonSchema, type JsonSchemaValidator } from './json-schema.ts';
 import type { Described } from '../../domain/directory.ts';
 import type { PersonalNotes } from '../../domain/notes.ts';
 import type { Principal } from '../../domain/principal.ts';
@@ -46,9 +49,12 @@ export interface ToolContext {
   notes: PersonalNotes;
   /** Lines written here carry the request id, like every other log line of the request. */
   logger: Logger;
+  /** Aborted when the client goes away or, for a task, when the task is cancelled (from any instance). */
   signal: AbortSignal;
-  /** The SDK's own request context: progress, logging, sampling, elicitation. */
+  /** The SDK's own request context: progress, logging, sampling, elicitation. For a task it is the request that started it. */
   sdk: ServerContext;
+  /** Present when the call runs as a durable task: its id, and how to ask the client for input. */
+  task?: TaskHandle;
 }
 
 /** What the server gives tools, per principal; see ToolContext. */
@@ -56,6 +62,8 @@ export interface ToolServices {
   describe(principal: Principal): Promise<Described>;
   notesOf(userId: string): PersonalNotes;
   logger: Logger;
+  /** Durable tasks; without them every tool answers in the request. */
+  tasks?: Tasks;
 }
 
 export type ToolAnswer = CallToolResult | InputRequiredResult;
@@ -70,6 +78,27 @@ export interface Tool<Input extends z.ZodObject = z.ZodObject> {
   title?: string;
   description: string;
   inputSchema?: Input;
+  /**
+   * A hand-written JSON Schema (2020-12 unless it names another `$schema`)
+   * instead of `inputSchema`: listed exactly as written (so `$defs`,
+   * `$anchor`, `allOf`, `if`/`then`/`else`, `x-mcp-header` reach clients),
+   * and arguments are validated against it with Ajv before `run`.
+   */
+  jsonSchema?: Record<string, unknown>;
+  /**
+   * Whether a call may be answered with a durable task (the
+   * io.modelcontextprotocol/tasks extension): `never` (the default),
+   * `optional` (a task when the client opted in, else in the request) or
+   * `required` (a client that did not opt in gets the extension's error).
+   * A task's `run` sees `context.task` and its `signal` follows tasks/cancel.
+   */
+  task?: 'never' | 'optional' | 'required';
+  /**
+   * For a task tool: runs in the request before the task is created. Answer
+   * `inputRequired(...)` to gather input through the multi-round-trip loop
+   * first (the client calls again with the responses), or undefined to go on.
+   */
+  beforeTask?(args: z.infer<Input>, context: ToolContext): InputRequiredResult | undefined | Promise<InputRequiredResult | undefined>;
   annotations?: ToolAnnotations;
   scopes?: string[];
   /**
@@ -128,12 +157,15 @@ const EMPTY_INPUT = z.object({});
 
 /** How a tool is listed: its JSON Schema is computed once, not per request or per session. */
 function listing(tool: Tool): ListedTool {
-  const { $schema: _dialect, ...inputSchema } = z.toJSONSchema(tool.inputSchema ?? EMPTY_INPUT, { io: 'input' }) as Record<string, unknown>;
+  const { $schema: _dialect, ...fromZod } = tool.jsonSchema ? {} : (z.toJSONSchema(tool.inputSchema ?? EMPTY_INPUT, { io: 'input' }) as Record<string, unknown>);
+  const inputSchema = tool.jsonSchema ?? fromZod;
+  const taskSupport = tool.task && tool.task !== 'never' ? tool.task : undefined;
   return {
     name: tool.name,
     ...(tool.title ? { title: tool.title } : {}),
     description: tool.description,
     inputSchema: inputSchema as ListedTool['inputSchema'],
+    ...(taskSupport ? { execution: { taskSupport } } : {}),
     ...(tool.annotations ? { annotations: tool.annotations } : {}),
   };
 }
@@ -150,6 +182,7 @@ function toolError(message: string): CallToolResult {
  */
 export class ToolRegistry {
   private readonly tools = new Map<string, Tool>();
+  private readonly validators = new Map<string, JsonSchemaValidator>();
   private readonly listed: ListedTool[] = [];
   private readonly modules: ToolModule[] = [];
   private readonly stateVerifiers: NonNullable<ToolModule['verifyRequestState']>[] = [];
@@ -157,6 +190,8 @@ export class ToolRegistry {
   add(tool: Tool): this {
     if (!TOOL_NAME.test(tool.name)) throw new Error(`tool name "${tool.name}" must match ${TOOL_NAME}`);
     if (this.tools.has(tool.name)) throw new Error(`a tool named "${tool.name}" is already registered`);
+    if (tool.jsonSchema && tool.inputSchema) throw new Error(`tool "${tool.name}" has both a zod inputSchema and a jsonSchema; give one`);
+    if (tool.jsonSchema) this.validators.set(tool.name, compileJsonSchema(tool.jsonSchema));
     this.tools.set(tool.name, tool);
     this.listed.push(listing(tool));
     return this;
@@ -193,6 +228,11 @@ export class ToolRegistry {
     return [...new Set([BASE_SCOPE, ...[...this.tools.values()].flatMap((tool) => tool.scopes ?? [])])];
   }
 
+  /** How a tool is listed (its input schema), for checking the request headers it names. */
+  listingOf(name: string): ListedTool | undefined {
+    return this.listed.find((tool) => tool.name === name);
+  }
+
   /** Whether a tool by this name is served (so only known names become metric labels). */
   has(name: string): boolean {
     return this.tools.has(name);
@@ -227,6 +267,18 @@ export class ToolRegistry {
     return Object.assign({ tools: {} }, ...this.modules.map((module) => module.capabilities ?? {}));
   }
 
+  /** Whether some tool may answer with a task (then the tasks extension is advertised). */
+  offersTasks(): boolean {
+    return [...this.tools.values()].some((tool) => tool.task === 'optional' || tool.task === 'required');
+  }
+
+  private validate(tool: Tool, args: Record<string, unknown>): { ok: true; data: unknown } | { ok: false; error: string } {
+    const validator = this.validators.get(tool.name);
+    if (validator) return validator(args);
+    const parsed = (tool.inputSchema ?? EMPTY_INPUT).safeParse(args);
+    return parsed.success ? { ok: true, data: parsed.data } : { ok: false, error: z.prettifyError(parsed.error) };
+  }
+
   /** Answers tools/list and tools/call on a fresh server instance, and runs module setups. */
   install(mcp: McpServer, instance: InstanceContext): void {
     const { server } = mcp;
@@ -239,25 +291,39 @@ export class ToolRegistry {
       const needed = tool.scopes ?? [BASE_SCOPE];
       // The HTTP layer already answered 403 to calls without these scopes; this is the net under it.
       if (!principal || !needed.every((scope) => principal.scopes.includes(scope))) return toolError(`this call needs the scopes: ${needed.join(' ')}`);
-      const parsed = (tool.inputSchema ?? EMPTY_INPUT).safeParse(args ?? {});
-      if (!parsed.success) return toolError(`Input validation error: Invalid arguments for tool ${name}: ${z.prettifyError(parsed.error)}`);
+      const { services } = instance;
+      const tasks = tool.task === 'optional' || tool.task === 'required' ? services.tasks : undefined;
+      const asTask = tasks !== undefined && optedIn(request, server.getClientCapabilities());
+      if (tool.task === 'required' && !asTask) throw extensionRequired(`Tool ${name}`);
+      const input = this.validate(tool, args ?? {});
+      if (!input.ok) return toolError(`Input validation error: Invalid arguments for tool ${name}: ${input.error}`);
+      const context: ToolContext = {
+        principal,
+        era: instance.era,
+        ...(instance.protocolVersion ? { protocolVersion: instance.protocolVersion } : {}),
+        inSession: instance.inSession,
+        client: { capabilities: server.getClientCapabilities(), info: server.getClientVersion() },
+        who: () => services.describe(principal),
+        notes: services.notesOf(principal.userId),
+        logger: services.logger,
+        signal: sdk.mcpReq.signal,
+        sdk,
+      };
       try {
-        const { services } = instance;
-        const result = await tool.run(parsed.data as never, {
-          principal,
-          era: instance.era,
-          ...(instance.protocolVersion ? { protocolVersion: instance.protocolVersion } : {}),
-          inSession: instance.inSession,
-          client: { capabilities: server.getClientCapabilities(), info: server.getClientVersion() },
-          who: () => services.describe(principal),
-          notes: services.notesOf(principal.userId),
-          logger: services.logger,
-          signal: sdk.mcpReq.signal,
-          sdk,
-        });
+        if (asTask) {
+          const early = await tool.beforeTask?.(input.data as never, context);
+          if (early) return early;
+          const row = await tasks.create(principal, name, async (task, signal) => {
+            const result = await tool.run(input.data as never, { ...context, signal, task });
+            if (isInputRequiredResult(result)) throw new ProtocolError(ProtocolErrorCode.InternalError, 'a task asks for input with context.task.requestInput, not inputRequired');
+            return result;
+          });
+          return createTaskResult(row, tasks.settings.pollIntervalMs) as unknown as CallToolResult;
+        }
+        const result = await tool.run(input.data as never, context);
         return isInputRequiredResult(result) ? result : server.projectCallToolResult(result, undefined);
       } catch (error) {
-        if (error instanceof ProtocolError && error.code === ProtocolErrorCode.UrlElicitationRequired) throw error;
+        if (error instanceof ProtocolError && (error.code === ProtocolErrorCode.UrlElicitationRequired || asTask)) throw error;
         return toolError(error instanceof Error ? error.message : String(error));
       }
     });
