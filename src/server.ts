@@ -203,7 +203,13 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     const hasTool = resource ? (name: string) => resource.hasTool(name) : (name: string) => registry.has(name);
     for (const { method, tool } of messageLabels(messages, hasTool)) metrics.mcpRequest(method, tool, era);
   };
-  const mainResource: McpResourceServer = { upstream: null, url: config.resource, auth: mcpAuth, hasTool: (name) => registry.has(name) };
+  const mainResource: McpResourceServer = {
+    upstream: null,
+    url: config.resource,
+    auth: mcpAuth,
+    hasTool: (name) => registry.has(name),
+    toolListing: (name) => registry.listingOf(name),
+  };
   registerGatewayMetrics(metrics, gateway);
 
   const inFlight = new InFlight();

@@ -6,12 +6,14 @@ import {
   type JSONRPCMessage,
   type JSONRPCRequest,
   type McpHttpHandler,
+  type Tool,
 } from '@modelcontextprotocol/server';
 import type { Context } from 'koa';
 import type { Config } from '../config/config.ts';
 import type { Principal } from '../domain/principal.ts';
 import { toAuthInfo } from '../mcp/auth-info.ts';
 import type { McpAuth } from '../mcp/auth.ts';
+import { HEADER_MISMATCH, paramHeaderMismatch } from '../mcp/param-headers.ts';
 import type { ServerFactory } from '../mcp/server-factory.ts';
 import type { SessionRegistry, StreamableSession } from '../mcp/sessions/registry.ts';
 import type { ResponseMode } from '../mcp/sessions/streamable-transport.ts';
@@ -34,6 +36,8 @@ export interface McpResourceServer {
   auth: McpAuth;
   /** Tells whether a tool is one this resource has (for the metric labels). */
   hasTool(name: string): boolean;
+  /** How a tool is listed here, for the `Mcp-Param-*` headers its schema names; absent where tools are not ours. */
+  toolListing?(name: string): Tool | undefined;
 }
 
 export interface McpEndpointDeps {
@@ -192,6 +196,12 @@ export function mcpHandlers(deps: McpEndpointDeps): Handlers {
     if (!bearer) return writeRefusal(ctx, auth.unauthenticated('a 2026-07-28 request carries its access token'));
     const refusal = await auth.admit(bearer, messages);
     if (refusal) return writeRefusal(ctx, refusal);
+    const mismatch = r.toolListing && paramHeaderMismatch(messages, (name) => ctx.get(name) || undefined, r.toolListing);
+    if (mismatch) {
+      ctx.status = 400;
+      ctx.body = { jsonrpc: '2.0', id: mismatch.id, error: { code: HEADER_MISMATCH, message: mismatch.reason } };
+      return;
+    }
     deps.onMessages?.(messages, 'modern', r);
     if (!ctx.get('content-type')) ctx.request.headers['content-type'] = 'application/json';
     const response = await modernHandlerOf(r.upstream).fetch(toWebRequest(ctx, config.issuer, raw), {
