@@ -27,20 +27,20 @@ test('the summary gives each scenario, its checks, and whether it is scored', (t
   ]);
 });
 
-test('a scored failure without a baseline entry fails the run; unscored failures never do', (t) => {
+test('a failure without a baseline entry fails the run, scored or not', (t) => {
   const verdict = judge('2025-11-25', SUMMARY, {});
   t.false(verdict.ok);
-  t.deepEqual(verdict.unexpected, ['tools-call-error']);
+  t.deepEqual(verdict.unexpected, ['tools-call-error', 'json-schema-2020-12']);
   t.is(verdict.passed, 2);
   t.is(verdict.total, 3);
 });
 
 test('a failure with its baseline entry passes the run', (t) => {
-  t.true(judge('2025-11-25', SUMMARY, { 'tools-call-error': 'a known gap' }).ok);
+  t.true(judge('2025-11-25', SUMMARY, { 'tools-call-error': 'a known gap', 'json-schema-2020-12': 'pending gap' }).ok);
 });
 
 test('a baseline entry for a scenario that passes now fails the run as stale', (t) => {
-  const verdict = judge('2025-11-25', SUMMARY, { 'tools-call-error': 'a known gap', ping: 'fixed since' });
+  const verdict = judge('2025-11-25', SUMMARY, { 'tools-call-error': 'a known gap', 'json-schema-2020-12': 'pending gap', ping: 'fixed since' });
   t.false(verdict.ok);
   t.deepEqual(verdict.stale, ['ping']);
 });
