@@ -73,6 +73,7 @@ export interface Gatehouse {
   access: Access;
   metrics: Metrics;
   gateway: Gateway;
+  tasks: Tasks;
   /** Serves on an already-listening or new node:http server until `close`. */
   attach(server: Server): void;
   /**
@@ -213,7 +214,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   registerGatewayMetrics(metrics, gateway);
 
   const inFlight = new InFlight();
-  const admin = adminArea({ config, store, provider, registrationPolicy, clientIndex, access, sessions, signIn, csrf, identityProviders, gateway });
+  const admin = adminArea({ config, store, provider, registrationPolicy, clientIndex, access, sessions, signIn, csrf, identityProviders, gateway, tasks });
   const handlers = mergeHandlers(
     opsHandlers({ store, metrics, metricsToken: config.metricsToken, isShuttingDown: () => inFlight.stopping }),
     resourceMetadataHandlers(config, (name) => gateway.catalog.get(name)?.settings),
@@ -293,6 +294,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     access,
     metrics,
     gateway,
+    tasks,
     attach(server) {
       servers.push(server);
       server.keepAliveTimeout = config.keepAliveTimeoutMs;

@@ -21,6 +21,7 @@ export const AUDIT_EVENTS = [
   'token.revoked',
   'access_token.revoked',
   'session.ended',
+  'task.cancelled',
   'user.created',
   'user.updated',
   'user.disabled',

@@ -105,9 +105,12 @@ export async function cancelTasksWhere(db: Queryable, column: TaskOwnerColumn, v
   );
 }
 
-/** Running tasks, newest first, for the admin page. */
-export async function activeTasks(db: Queryable, limit: number): Promise<TaskRow[]> {
-  return db.all<TaskRow>(`SELECT * FROM mcp_tasks WHERE ${ACTIVE} ORDER BY created_at DESC LIMIT ?`, [limit]);
+/** Running tasks, newest first, with the email of who started them, for the admin page. */
+export async function activeTasks(db: Queryable, limit: number): Promise<(TaskRow & { email: string | null })[]> {
+  return db.all(
+    `SELECT t.*, u.email AS email FROM mcp_tasks t LEFT JOIN users u ON u.id = t.user_id WHERE t.${ACTIVE} ORDER BY t.created_at DESC LIMIT ?`,
+    [limit],
+  );
 }
 
 export async function sweepExpiredTasks(db: Queryable, now: number): Promise<number> {

@@ -134,6 +134,7 @@ export const ROUTES = [
   route('admin.token.revoke', '/admin/tokens/:id/revoke', ['POST'], adminPage),
   route('admin.sessions', '/admin/sessions', ['GET'], adminPage),
   route('admin.session.end', '/admin/sessions/:hash/end', ['POST'], adminPage),
+  route('admin.task.cancel', '/admin/tasks/:id/cancel', ['POST'], adminPage),
   route('admin.users', '/admin/users', ['GET', 'POST'], adminPage),
   route('admin.user', '/admin/users/:id', ['GET'], adminPage),
   route('admin.user.disable', '/admin/users/:id/disable', ['POST'], adminPage),

@@ -8,6 +8,7 @@ import type { RegistrationPolicy } from '../../domain/registration-policy.ts';
 import type { IdentityProviders } from '../../domain/identity-providers.ts';
 import type { PasswordSignIn } from '../../domain/sign-in.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
+import type { Tasks } from '../../mcp/tasks/tasks.ts';
 import type { SessionRegistry } from '../../mcp/sessions/registry.ts';
 import type { Csrf } from '../csrf.ts';
 import { mergeHandlers, type Handlers } from '../handlers.ts';
@@ -36,6 +37,7 @@ export interface AdminAreaDeps {
   csrf: Csrf;
   identityProviders: IdentityProviders;
   gateway: Gateway;
+  tasks: Tasks;
 }
 
 export interface AdminArea {
@@ -48,7 +50,7 @@ export interface AdminArea {
 
 /** /login, /logout, /account and /admin: the people-facing management pages, and who may see them. */
 export function adminArea(deps: AdminAreaDeps): AdminArea {
-  const { config, store, provider, registrationPolicy, clientIndex, access, sessions, signIn, csrf, identityProviders, gateway } = deps;
+  const { config, store, provider, registrationPolicy, clientIndex, access, sessions, signIn, csrf, identityProviders, gateway, tasks } = deps;
   const secureCookies = config.issuer.startsWith('https:');
   const adminSessions = new AdminSessions(store, { secure: secureCookies, ttlMs: config.adminSessionTtlMs });
   const pages = new Pages(adminSessions, csrf, config.issuer);
@@ -57,7 +59,7 @@ export function adminArea(deps: AdminAreaDeps): AdminArea {
     clientRoutes({ store, pages, access, registerManual: { store, provider, clientIndex } }),
     policyRoutes({ store, pages, policy: registrationPolicy, cimdConfigured: config.cimd.enabled }),
     tokenRoutes({ store, pages, access }),
-    sessionRoutes({ store, pages, sessions }),
+    sessionRoutes({ store, pages, sessions, tasks }),
     userRoutes({ store, pages, access, identityProviders }),
     providerRoutes({ pages, identityProviders, redirectUri: `${config.issuer}/sso/callback` }),
     upstreamRoutes({ store, pages, gateway, resourceBase: config.resource }),
