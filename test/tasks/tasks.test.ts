@@ -8,7 +8,7 @@ import test from 'ava';
 import { findUserByEmail } from '../../src/domain/accounts.ts';
 import { notesOf } from '../../src/domain/notes.ts';
 import { findTask } from '../../src/data/tasks.ts';
-import { mcpPost, openSession, tokensFor } from '../helpers/mcp.ts';
+import { mcpPost, openSession, parseSse, tokensFor } from '../helpers/mcp.ts';
 import { ALICE, BOB, startGatehouse, type RunningGatehouse } from '../helpers/server.ts';
 import { eventually, rpc, startTask, TASKS, waitForStatus } from './task-rpc.ts';
 
@@ -123,14 +123,42 @@ test.serial('a tool that fails with a protocol error ends failed with the error 
   t.true(toolError.result.isError);
 });
 
-test.serial('a legacy session that declared the extension at initialize gets tasks too', async (t) => {
+test.serial('a legacy session that declared the extension at initialize gets tasks, and status notifications on its stream', async (t) => {
   const sessionId = await openSession(mcp(), alice, '2025-11-25', { extensions: { [TASKS]: {} } });
   const headers = { authorization: `Bearer ${alice}`, 'mcp-session-id': sessionId };
-  const call = await mcpPost(mcp(), { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'slow_compute', arguments: { seconds: 0 } } }, headers);
+  const stream = new AbortController();
+  t.teardown(() => stream.abort());
+  const events = await fetch(mcp(), { headers: { ...headers, accept: 'text/event-stream' }, signal: stream.signal });
+  t.is(events.status, 200);
+  const call = await mcpPost(mcp(), { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'slow_compute', arguments: { seconds: 1 } } }, headers);
   const created = call.messages[0].result;
   t.is(created.resultType, 'task');
   const done = await waitForStatus(mcp(), alice, created.taskId, ['completed']);
-  t.is(done.result.content[0].text, 'Computed result after 0s');
+  t.is(done.result.content[0].text, 'Computed result after 1s');
+
+  // The session's stream carried the change, without polling.
+  const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = '';
+  while (!seen.includes('"status":"completed"')) {
+    const { value, done: ended } = await reader.read();
+    if (ended) break;
+    seen += value;
+  }
+  const notification = parseSse(seen).find((message) => message.method === 'notifications/tasks' && message.params.status === 'completed');
+  t.deepEqual(notification?.params, { taskId: created.taskId, status: 'completed' });
+});
+
+test.serial("disabling a person cancels their running tasks", async (t) => {
+  const bob = (await tokensFor(gh, BOB, { clientName: 'Bob before he left' })).accessToken;
+  const { taskId } = await startTask(mcp(), bob, 'slow_compute', { seconds: 60, label: 'left behind' });
+  const bobId = (await findUserByEmail(gh.gatehouse.store, BOB.email))!.id;
+  await gh.gatehouse.access.disablePerson(bobId, { actor: 'an administrator' });
+  const row = await eventually('the task cancelled', async () => {
+    const found = await findTask(gh.gatehouse.store, taskId);
+    return found?.status === 'cancelled' ? found : undefined;
+  });
+  // Disabling takes the person's grants first, so either reason may be the one recorded.
+  t.regex(row.status_message ?? '', /account was disabled|access was revoked/);
 });
 
 test('finished tasks are kept for TASK_RESULT_TTL, then unreadable, and the sweep removes them', async (t) => {

@@ -17,6 +17,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { Tasks, type TaskHandle } from '../tasks/tasks.ts';
+import { notifyStatusChanges } from '../tasks/status-notifications.ts';
 import { createTaskResult, extensionRequired, optedIn } from '../tasks/wire.ts';
 import { compileJsonSchema, type JsonSchemaValidator } from './json-schema.ts';
 import type { Described } from '../../domain/directory.ts';
@@ -318,6 +319,7 @@ export class ToolRegistry {
             if (isInputRequiredResult(result)) throw new ProtocolError(ProtocolErrorCode.InternalError, 'a task asks for input with context.task.requestInput, not inputRequired');
             return result;
           });
+          if (instance.inSession) notifyStatusChanges(server, tasks, row.id);
           return createTaskResult(row, tasks.settings.pollIntervalMs) as unknown as CallToolResult;
         }
         const result = await tool.run(input.data as never, context);
