@@ -1,4 +1,5 @@
 import { ProtocolError, Server, type ServerContext } from '@modelcontextprotocol/server';
+import { z } from 'zod';
 import { principalOf } from '../mcp/auth-info.ts';
 import type { UpstreamCatalog } from './catalog.ts';
 import type { UpstreamDefinition } from './definition.ts';
@@ -27,6 +28,14 @@ const FORWARDED = [
   'logging/setLevel',
 ] as const;
 
+/**
+ * An upstream's own tasks (the 2025-11-25 task surface, which server-everything
+ * offers) pass through as they are: they live in the caller's own upstream
+ * session, so nobody else can reach them.
+ */
+const TASK_METHODS = ['tasks/get', 'tasks/result', 'tasks/list', 'tasks/cancel'] as const;
+const ANY_PARAMS = z.looseObject({});
+
 
 function notFound(tool: string): ProtocolError {
   // Exactly what an MCP server answers for a tool it does not have, so a hidden tool cannot be told apart.
@@ -49,6 +58,7 @@ export function createProxyServer(deps: { catalog: UpstreamCatalog; pool: Upstre
         prompts: { listChanged: true },
         completions: {},
         logging: {},
+        tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } },
       },
     },
   );
@@ -120,11 +130,17 @@ export function createProxyServer(deps: { catalog: UpstreamCatalog; pool: Upstre
     if (!toolVisible(upstream.settings, name)) throw notFound(name);
     const known = await deps.pool.toolNames(upstream, callerOf(ctx));
     if (!known.has(name)) throw notFound(name);
-    return (await forward('tools/call', request.params as Params, ctx)) as never;
+    const result = await forward('tools/call', request.params as Params, ctx);
+    // An upstream task's handle carries no content; the SDK refuses a tools/call answer without it.
+    return ('task' in result && !('content' in result) ? { ...result, content: [] } : result) as never;
   });
 
   for (const method of FORWARDED) {
     server.setRequestHandler(method, async (request: { params?: unknown }, ctx: ServerContext) => (await forward(method, request.params as Params | undefined, ctx)) as never);
+  }
+
+  for (const method of TASK_METHODS) {
+    server.setRequestHandler(method, { params: ANY_PARAMS }, async (params, ctx) => (await forward(method, params as Params, ctx)) as never);
   }
 
   server.setNotificationHandler('notifications/roots/list_changed', async () => {
