@@ -16,7 +16,7 @@ import {
   type ToolAnnotations,
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { Tasks, type TaskHandle } from '../tasks/tasks.ts';
+import type { Tasks, TaskHandle } from '../tasks/tasks.ts';
 import { notifyStatusChanges } from '../tasks/status-notifications.ts';
 import { createTaskResult, extensionRequired, optedIn } from '../tasks/wire.ts';
 import { compileJsonSchema, type JsonSchemaValidator } from './json-schema.ts';
@@ -185,6 +185,7 @@ export class ToolRegistry {
   private readonly tools = new Map<string, Tool>();
   private readonly validators = new Map<string, JsonSchemaValidator>();
   private readonly listed: ListedTool[] = [];
+  private readonly listedByName = new Map<string, ListedTool>();
   private readonly modules: ToolModule[] = [];
   private readonly stateVerifiers: NonNullable<ToolModule['verifyRequestState']>[] = [];
 
@@ -194,7 +195,9 @@ export class ToolRegistry {
     if (tool.jsonSchema && tool.inputSchema) throw new Error(`tool "${tool.name}" has both a zod inputSchema and a jsonSchema; give one`);
     if (tool.jsonSchema) this.validators.set(tool.name, compileJsonSchema(tool.jsonSchema));
     this.tools.set(tool.name, tool);
-    this.listed.push(listing(tool));
+    const listed = listing(tool);
+    this.listed.push(listed);
+    this.listedByName.set(tool.name, listed);
     return this;
   }
 
@@ -231,7 +234,7 @@ export class ToolRegistry {
 
   /** How a tool is listed (its input schema), for checking the request headers it names. */
   listingOf(name: string): ListedTool | undefined {
-    return this.listed.find((tool) => tool.name === name);
+    return this.listedByName.get(name);
   }
 
   /** Whether a tool by this name is served (so only known names become metric labels). */
