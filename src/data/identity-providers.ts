@@ -3,12 +3,16 @@ import type { Queryable } from './engines/store.ts';
 /** The `identity_providers` table: the OpenID providers administrators added on the admin page. */
 
 export interface StoredIdentityProvider {
+  /** Names it in URLs (`/sso/start/<id>`). */
   id: string;
+  /** The button says "Continue with <name>". */
   name: string;
   issuer: string;
   clientId: string;
   clientSecret: string;
+  /** Email domains let in; empty lets in any verified email. */
   allowedDomains: string[];
+  /** Values of the `groups` claim that make an administrator. */
   adminGroups: string[];
   updatedAt: number;
 }

@@ -1,22 +1,11 @@
 import { issuerRefusal, type Config } from '../config/config.ts';
 import { audit } from '../data/audit-log.ts';
 import type { Store } from '../data/engines/store.ts';
-import { deleteIdentityProvider, listStoredIdentityProviders, saveIdentityProvider } from '../data/identity-providers.ts';
+import { deleteIdentityProvider, listStoredIdentityProviders, saveIdentityProvider, type StoredIdentityProvider } from '../data/identity-providers.ts';
 import type { Actor } from './access.ts';
 
 /** An OpenID provider people sign in through, and whose ID-JAGs are trusted. */
-export interface IdentityProvider {
-  /** Names it in URLs (`/sso/start/<id>`). */
-  id: string;
-  /** The button says "Continue with <name>". */
-  name: string;
-  issuer: string;
-  clientId: string;
-  clientSecret: string;
-  /** Email domains let in; empty lets in any verified email. */
-  allowedDomains: string[];
-  /** Values of the `groups` claim that make an administrator. */
-  adminGroups: string[];
+export interface IdentityProvider extends Omit<StoredIdentityProvider, 'updatedAt'> {
   /** `config`: from SSO_* (changed by a restart); `admin`: added on the admin page. */
   source: 'config' | 'admin';
 }
