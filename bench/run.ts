@@ -77,22 +77,26 @@ async function personalToken(databaseUrl: string): Promise<string> {
   }
 }
 
-async function startBaseline(): Promise<Running> {
+async function startBaseline(script = 'bench/baseline-server.mjs'): Promise<Running> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['bench/baseline-server.mjs'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return { url: `http://127.0.0.1:${port}`, child, stop: async () => void (child.kill('SIGTERM'), await exited) };
 }
 
-function row(name: string, results: LoadResult[], baseline?: LoadResult[]): Record<string, string | number>[] {
+const percent = (value: number, of: number) => `${Math.round((value / of) * 1000) / 10}%`;
+
+/** A row per concurrency level: throughput, latency, share of the ceiling and ratio to the SDK. */
+function row(name: string, results: LoadResult[], ceiling: LoadResult[], sdk: LoadResult[]): Record<string, string | number>[] {
   return results.map((result, i) => ({
     server: name,
     clients: CONCURRENCY[i]!,
     'req/s': result.requestsPerSecond,
     'p50 ms': result.p50,
     'p99 ms': result.p99,
-    'vs baseline': baseline ? `${Math.round((result.requestsPerSecond / baseline[i]!.requestsPerSecond) * 100)}%` : '100%',
+    'of ceiling': percent(result.requestsPerSecond, ceiling[i]!.requestsPerSecond),
+    'vs SDK': percent(result.requestsPerSecond, sdk[i]!.requestsPerSecond),
     'errors/non-2xx': `${result.errors}/${result.non2xx}`,
   }));
 }
@@ -110,6 +114,7 @@ function median(results: LoadResult[]): LoadResult {
  * and the median run counts, so drift on a shared machine hits all alike.
  */
 async function throughput(): Promise<string> {
+  const ceilingServer = await startBaseline('bench/ceiling-server.mjs');
   const baselineServer = await startBaseline();
   const baselineSessions = await openSessions(`${baselineServer.url}/mcp`, 64, {});
   const databaseUrl = tempDatabase();
@@ -122,10 +127,18 @@ async function throughput(): Promise<string> {
     const jwtSessions = await openSessions(mcp, 64, { authorization: `Bearer ${jwt}` });
     const patSessions = await openSessions(mcp, 64, { authorization: `Bearer ${pat}` });
     const variants: Variant[] = [
+      { name: 'bare node:http, same answer (ceiling)', url: `${ceilingServer.url}/mcp`, headers: LEGACY, body: CALL, headersFor: () => ({}) },
       { name: 'MCP SDK server, no auth (baseline)', url: `${baselineServer.url}/mcp`, headers: LEGACY, body: CALL, headersFor: (i) => ({ 'mcp-session-id': baselineSessions[i % 64]! }) },
       { name: 'Gatehouse, JWT bearer', url: mcp, headers: { ...LEGACY, authorization: `Bearer ${jwt}` }, body: CALL, headersFor: (i) => ({ 'mcp-session-id': jwtSessions[i % 64]! }) },
       { name: 'Gatehouse, session-bound auth', url: mcp, headers: LEGACY, body: CALL, headersFor: (i) => ({ 'mcp-session-id': jwtSessions[i % 64]! }) },
       { name: 'Gatehouse, personal access token', url: mcp, headers: { ...LEGACY, authorization: `Bearer ${pat}` }, body: CALL, headersFor: (i) => ({ 'mcp-session-id': patSessions[i % 64]! }) },
+      {
+        name: 'MCP SDK server, no auth, 2026-07-28 stateless',
+        url: `${baselineServer.url}/mcp`,
+        headers: { ...JSON_HEADERS, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
+        body: MODERN_CALL,
+        headersFor: () => ({}),
+      },
       {
         name: 'Gatehouse, 2026-07-28 stateless, JWT',
         url: mcp,
@@ -142,11 +155,13 @@ async function throughput(): Promise<string> {
       }
     }
     const medians = new Map([...runs].map(([name, levels]) => [name, levels.map(median)]));
-    const baseline = medians.get(variants[0]!.name)!;
-    return table(variants.flatMap((variant, i) => row(variant.name, medians.get(variant.name)!, i === 0 ? undefined : baseline)));
+    const ceiling = medians.get(variants[0]!.name)!;
+    const sdk = medians.get(variants[1]!.name)!;
+    return table(variants.flatMap((variant) => row(variant.name, medians.get(variant.name)!, ceiling, sdk)));
   } finally {
     await server.stop();
     await baselineServer.stop();
+    await ceilingServer.stop();
   }
 }
 
