@@ -384,7 +384,7 @@ async function main() {
           'RSS before MB': memory.rssBeforeMb,
           'RSS after MB': memory.rssAfterMb,
           'RSS per session KB': memory.perSessionKb,
-          'V8 heap in use per session KB': memory.heapPerSessionKb,
+          'reachable heap per session KB': memory.heapPerSessionKb,
         },
       ])}\n`,
     );
