@@ -1,10 +1,11 @@
 // The baseline: the MCP SDK's own server, no authentication at all, on a bare
 // node:http server, serving the same tool the Gatehouse rows call. Sessions as
-// the SDK documents them (one transport per session, JSON answers).
+// the SDK documents them (one transport per session, JSON answers); 2026-07-28
+// requests served statelessly by the SDK's own handler (a server per request).
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
-import { isInitializeRequest, McpServer } from '@modelcontextprotocol/server';
+import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextprotocol/node';
+import { createMcpHandler, isInitializeRequest, McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 
 const sessions = new Map();
@@ -23,8 +24,11 @@ async function readJson(req) {
   return JSON.parse(Buffer.concat(chunks).toString('utf8'));
 }
 
+const stateless = toNodeHandler(createMcpHandler(buildServer, { legacy: 'reject' }));
+
 createServer(async (req, res) => {
   try {
+    if (req.headers['mcp-protocol-version'] === '2026-07-28') return await stateless(req, res);
     const sessionId = req.headers['mcp-session-id'];
     const body = req.method === 'POST' ? await readJson(req) : undefined;
     if (sessionId && sessions.has(sessionId)) return await sessions.get(sessionId).handleRequest(req, res, body);

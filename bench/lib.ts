@@ -46,14 +46,17 @@ export interface Running {
 
 let built = false;
 
-/** Starts Gatehouse as `npm start` does (the built bundle), waits until /readyz answers. */
-export async function startGatehouse(env: Record<string, string>, port?: number): Promise<Running> {
+/**
+ * Starts Gatehouse as `npm start` does (the built bundle), waits until /readyz
+ * answers. `bundle`: another build (an earlier commit's), to compare in one run.
+ */
+export async function startGatehouse(env: Record<string, string>, port?: number, bundle = 'dist/gatehouse.js'): Promise<Running> {
   if (!built) {
     execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
     built = true;
   }
   const listen = port ?? (await freePort());
-  const child = spawn(process.execPath, ['dist/gatehouse.js', 'serve'], {
+  const child = spawn(process.execPath, [bundle, 'serve'], {
     env: {
       ...process.env,
       PORT: String(listen),

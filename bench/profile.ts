@@ -1,5 +1,6 @@
 /**
- * CPU profile of Gatehouse under tools/call load: `node --import tsx bench/profile.ts [jwt|session|pat|modern]`.
+ * CPU profile of Gatehouse under load: `node --import tsx bench/profile.ts [jwt|session|pat|modern|refresh]`
+ * (tools/call on /mcp in its four ways, or refresh_token grants with rotation at /token).
  * Writes a .cpuprofile under ./profiles (open it in Chrome DevTools) and prints the hottest functions.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -19,7 +20,7 @@ const port = await freePort();
 const databaseUrl = tempDatabase();
 const url = `http://127.0.0.1:${port}`;
 const child = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir=profiles', 'dist/gatehouse.js', 'serve'], {
-  env: { ...process.env, PORT: String(port), PUBLIC_URL: url, DATABASE_URL: databaseUrl, ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: 'warn', TOOLS_MODULES: 'bench/bench-tools.ts', RATE_LIMIT_MCP_PER_MINUTE: process.env.RATE_LIMIT_MCP_PER_MINUTE ?? '0' },
+  env: { ...process.env, PORT: String(port), PUBLIC_URL: url, DATABASE_URL: databaseUrl, RATE_LIMIT_TOKEN_PER_MINUTE: '0', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: 'warn', TOOLS_MODULES: 'bench/bench-tools.ts', RATE_LIMIT_MCP_PER_MINUTE: process.env.RATE_LIMIT_MCP_PER_MINUTE ?? '0' },
   stdio: 'inherit',
 });
 for (let i = 0; i < 200 && !(await fetch(`${url}/readyz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
@@ -45,7 +46,35 @@ if (mode === 'modern') {
   headers['mcp-session-id'] = sessionId;
   if (mode !== 'session') headers.authorization = `Bearer ${token}`;
 }
-console.log(await load({ url: `${url}/mcp`, connections: 16, seconds: Number(process.env.BENCH_SECONDS ?? 8), headers, body }));
+if (mode === 'refresh') {
+  // 16 chains, each request takes a chain's newest refresh token and puts back its replacement.
+  const chains: { refreshToken: string; clientId: string }[] = [];
+  for (let i = 0; i < 16; i++) {
+    const issued = await obtainCode(as, client, new UserAgent(), ADMIN, redirect);
+    const tokens = await postForm(`${url}/token`, { grant_type: 'authorization_code', code: issued.code, code_verifier: issued.verifier, redirect_uri: redirect, client_id: client.client_id });
+    chains.push({ refreshToken: String(tokens.json.refresh_token), clientId: client.client_id });
+  }
+  console.log(
+    await load({
+      url: `${url}/token`,
+      connections: 16,
+      seconds: Number(process.env.BENCH_SECONDS ?? 8),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      bodyFor: (context) => {
+        const chain = chains.shift()!;
+        context.chain = chain;
+        return new URLSearchParams({ grant_type: 'refresh_token', refresh_token: chain.refreshToken, client_id: chain.clientId }).toString();
+      },
+      onBody: (context, status, text) => {
+        const chain = context.chain as { refreshToken: string; clientId: string };
+        if (status === 200) chain.refreshToken = (JSON.parse(text) as { refresh_token: string }).refresh_token;
+        chains.push(chain);
+      },
+    }),
+  );
+} else {
+  console.log(await load({ url: `${url}/mcp`, connections: 16, seconds: Number(process.env.BENCH_SECONDS ?? 8), headers, body }));
+}
 child.kill('SIGTERM');
 await new Promise((resolve) => child.once('exit', resolve));
 
@@ -53,12 +82,31 @@ await new Promise((resolve) => child.once('exit', resolve));
 const latest = readdirSync('profiles')
   .filter((f) => f.endsWith('.cpuprofile') && f.includes(`.${child.pid}.`))
   .sort((a, b) => statSync(`profiles/${b}`).size - statSync(`profiles/${a}`).size)[0]!;
-const profile = JSON.parse(readFileSync(`profiles/${latest}`, 'utf8')) as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number }[] };
+const profile = JSON.parse(readFileSync(`profiles/${latest}`, 'utf8')) as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number; children?: number[] }[] };
 const total = profile.nodes.reduce((sum, node) => sum + node.hitCount, 0);
 const byFunction = new Map<string, number>();
 for (const node of profile.nodes) {
-  const where = `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/work\/main\//, '')}:${node.callFrame.lineNumber}`;
+  const where = `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(dist|src)\//, '$1/')}:${node.callFrame.lineNumber}`;
   byFunction.set(where, (byFunction.get(where) ?? 0) + node.hitCount);
 }
 console.log(`profiles/${latest}: self time, top 30`);
 for (const [where, hits] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${((hits / total) * 100).toFixed(1).padStart(5)}%  ${where}`);
+
+// Inclusive time (a function and everything it called), for our own code: where a path's time goes.
+const parent = new Map<number, number>();
+for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+const nodeById = new Map(profile.nodes.map((node) => [node.id, node]));
+const nameOf = (node: (typeof profile.nodes)[number]) =>
+  `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(dist|src)\//, '$1/')}:${node.callFrame.lineNumber}`;
+const inclusive = new Map<string, number>();
+for (const node of profile.nodes) {
+  if (!node.hitCount) continue;
+  const seen = new Set<string>();
+  for (let at: number | undefined = node.id; at !== undefined; at = parent.get(at)) {
+    const name = nameOf(nodeById.get(at)!);
+    if (!seen.has(name)) inclusive.set(name, (inclusive.get(name) ?? 0) + node.hitCount);
+    seen.add(name);
+  }
+}
+console.log('inclusive time, top 40 (excluding the event loop roots)');
+for (const [where, hits] of [...inclusive].filter(([name]) => !name.startsWith('(root)')).sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${((hits / total) * 100).toFixed(1).padStart(5)}%  ${where}`);

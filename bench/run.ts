@@ -6,6 +6,8 @@
  * many runs each throughput figure is the median of; BENCH_PG_URL a
  * PostgreSQL server to create a scratch database on (default
  * postgres://postgres@127.0.0.1:5432/postgres; skipped when unreachable).
+ * BENCH_COMPARE_BUNDLE: the dist/gatehouse.js of an earlier build (its own
+ * checkout, built there), measured in the same interleaved run as "earlier build" rows.
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -25,6 +27,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONCURRENCY = [1, 16, 64];
 const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 /** BENCH_ONLY=throughput,gateway,sessions,memory runs a subset while working on one part. */
+const COMPARE_BUNDLE = process.env.BENCH_COMPARE_BUNDLE;
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'throughput,gateway,sessions,memory').split(','));
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
@@ -77,22 +80,26 @@ async function personalToken(databaseUrl: string): Promise<string> {
   }
 }
 
-async function startBaseline(): Promise<Running> {
+async function startBaseline(script = 'bench/baseline-server.mjs'): Promise<Running> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['bench/baseline-server.mjs'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return { url: `http://127.0.0.1:${port}`, child, stop: async () => void (child.kill('SIGTERM'), await exited) };
 }
 
-function row(name: string, results: LoadResult[], baseline?: LoadResult[]): Record<string, string | number>[] {
+const percent = (value: number, of: number) => `${Math.round((value / of) * 1000) / 10}%`;
+
+/** A row per concurrency level: throughput, latency, share of the ceiling and ratio to the SDK. */
+function row(name: string, results: LoadResult[], ceiling: LoadResult[], sdk: LoadResult[]): Record<string, string | number>[] {
   return results.map((result, i) => ({
     server: name,
     clients: CONCURRENCY[i]!,
     'req/s': result.requestsPerSecond,
     'p50 ms': result.p50,
     'p99 ms': result.p99,
-    'vs baseline': baseline ? `${Math.round((result.requestsPerSecond / baseline[i]!.requestsPerSecond) * 100)}%` : '100%',
+    'of ceiling': percent(result.requestsPerSecond, ceiling[i]!.requestsPerSecond),
+    'vs SDK': percent(result.requestsPerSecond, sdk[i]!.requestsPerSecond),
     'errors/non-2xx': `${result.errors}/${result.non2xx}`,
   }));
 }
@@ -110,22 +117,47 @@ function median(results: LoadResult[]): LoadResult {
  * and the median run counts, so drift on a shared machine hits all alike.
  */
 async function throughput(): Promise<string> {
+  const ceilingServer = await startBaseline('bench/ceiling-server.mjs');
   const baselineServer = await startBaseline();
   const baselineSessions = await openSessions(`${baselineServer.url}/mcp`, 64, {});
   const databaseUrl = tempDatabase();
   const env = { DATABASE_URL: databaseUrl, TOOLS_MODULES: 'bench/bench-tools.ts', RATE_LIMIT_MCP_PER_MINUTE: '0', RATE_LIMIT_TOKEN_PER_MINUTE: '0' };
   const server = await startGatehouse(env);
   const mcp = `${server.url}/mcp`;
+  const earlier = COMPARE_BUNDLE ? await startGatehouse({ ...env, DATABASE_URL: tempDatabase() }, undefined, COMPARE_BUNDLE) : undefined;
   try {
     const { accessToken: jwt } = await accessToken(server.url);
     const pat = await personalToken(databaseUrl);
     const jwtSessions = await openSessions(mcp, 64, { authorization: `Bearer ${jwt}` });
     const patSessions = await openSessions(mcp, 64, { authorization: `Bearer ${pat}` });
+    const earlierVariants: Variant[] = [];
+    if (earlier) {
+      const { accessToken: earlierJwt } = await accessToken(earlier.url);
+      const earlierSessions = await openSessions(`${earlier.url}/mcp`, 64, { authorization: `Bearer ${earlierJwt}` });
+      earlierVariants.push(
+        { name: 'earlier build, JWT bearer', url: `${earlier.url}/mcp`, headers: { ...LEGACY, authorization: `Bearer ${earlierJwt}` }, body: CALL, headersFor: (i) => ({ 'mcp-session-id': earlierSessions[i % 64]! }) },
+        {
+          name: 'earlier build, 2026-07-28 stateless, JWT',
+          url: `${earlier.url}/mcp`,
+          headers: { ...JSON_HEADERS, authorization: `Bearer ${earlierJwt}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
+          body: MODERN_CALL,
+          headersFor: () => ({}),
+        },
+      );
+    }
     const variants: Variant[] = [
+      { name: 'bare node:http, same answer (ceiling)', url: `${ceilingServer.url}/mcp`, headers: LEGACY, body: CALL, headersFor: () => ({}) },
       { name: 'MCP SDK server, no auth (baseline)', url: `${baselineServer.url}/mcp`, headers: LEGACY, body: CALL, headersFor: (i) => ({ 'mcp-session-id': baselineSessions[i % 64]! }) },
       { name: 'Gatehouse, JWT bearer', url: mcp, headers: { ...LEGACY, authorization: `Bearer ${jwt}` }, body: CALL, headersFor: (i) => ({ 'mcp-session-id': jwtSessions[i % 64]! }) },
       { name: 'Gatehouse, session-bound auth', url: mcp, headers: LEGACY, body: CALL, headersFor: (i) => ({ 'mcp-session-id': jwtSessions[i % 64]! }) },
       { name: 'Gatehouse, personal access token', url: mcp, headers: { ...LEGACY, authorization: `Bearer ${pat}` }, body: CALL, headersFor: (i) => ({ 'mcp-session-id': patSessions[i % 64]! }) },
+      {
+        name: 'MCP SDK server, no auth, 2026-07-28 stateless',
+        url: `${baselineServer.url}/mcp`,
+        headers: { ...JSON_HEADERS, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
+        body: MODERN_CALL,
+        headersFor: () => ({}),
+      },
       {
         name: 'Gatehouse, 2026-07-28 stateless, JWT',
         url: mcp,
@@ -133,6 +165,7 @@ async function throughput(): Promise<string> {
         body: MODERN_CALL,
         headersFor: () => ({}),
       },
+      ...earlierVariants,
     ];
     for (const variant of variants) await load({ ...variant, connections: 16, seconds: 2 }); // warm-up, not counted
     const runs = new Map<string, LoadResult[][]>(variants.map((variant) => [variant.name, CONCURRENCY.map(() => [])]));
@@ -142,11 +175,14 @@ async function throughput(): Promise<string> {
       }
     }
     const medians = new Map([...runs].map(([name, levels]) => [name, levels.map(median)]));
-    const baseline = medians.get(variants[0]!.name)!;
-    return table(variants.flatMap((variant, i) => row(variant.name, medians.get(variant.name)!, i === 0 ? undefined : baseline)));
+    const ceiling = medians.get(variants[0]!.name)!;
+    const sdk = medians.get(variants[1]!.name)!;
+    return table(variants.flatMap((variant) => row(variant.name, medians.get(variant.name)!, ceiling, sdk)));
   } finally {
     await server.stop();
+    await earlier?.stop();
     await baselineServer.stop();
+    await ceilingServer.stop();
   }
 }
 
@@ -341,7 +377,16 @@ async function main() {
     console.log('## Memory\n');
     const memory = await sessionMemory(10_000);
     console.log(
-      `${table([{ 'idle sessions': memory.sessions, 'RSS before MB': memory.rssBeforeMb, 'RSS after MB': memory.rssAfterMb, 'per session KB': memory.perSessionKb }])}\n`,
+      `${table([
+        {
+          'idle sessions': memory.sessions,
+          'held live after': memory.liveAfter,
+          'RSS before MB': memory.rssBeforeMb,
+          'RSS after MB': memory.rssAfterMb,
+          'RSS per session KB': memory.perSessionKb,
+          'reachable heap per session KB': memory.heapPerSessionKb,
+        },
+      ])}\n`,
     );
   }
   console.log(`(${Math.round((Date.now() - started) / 1000)} s)`);

@@ -172,6 +172,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     logger,
     cacheSize: config.mcp.sessionCacheSize,
     idleTtlMs: config.mcp.sessionIdleTtlMs,
+    warmMs: config.mcp.sessionWarmMs,
     maxAgeMs: config.mcp.sessionMaxAgeMs,
     deleteGraceMs: config.mcp.deleteGraceMs,
     keepAliveMs: config.mcp.keepAliveMs,

@@ -57,6 +57,7 @@ const EnvSchema = z.object({
   UPSTREAMS: z.string().optional(),
   MCP_SESSION_CACHE_SIZE: z.coerce.number().int().min(1).default(10_000),
   MCP_SESSION_IDLE_TTL: duration('10m'),
+  MCP_SESSION_WARM: duration('1s'),
   MCP_SESSION_MAX_AGE: duration('30d'),
   MCP_DELETE_GRACE: duration('30s'),
   MCP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
@@ -169,6 +170,8 @@ function buildConfig(env: z.infer<typeof EnvSchema>) {
       sessionAuthFallback: env.SESSION_AUTH_FALLBACK,
       sessionCacheSize: env.MCP_SESSION_CACHE_SIZE,
       sessionIdleTtlMs: env.MCP_SESSION_IDLE_TTL * 1000,
+      /** How long a /mcp session's server and transport outlive its last request; then only its record remains. */
+      sessionWarmMs: env.MCP_SESSION_WARM * 1000,
       sessionMaxAgeMs: env.MCP_SESSION_MAX_AGE * 1000,
       deleteGraceMs: env.MCP_DELETE_GRACE * 1000,
       maxBodyBytes: env.MCP_MAX_BODY_BYTES,

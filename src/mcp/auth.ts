@@ -1,7 +1,8 @@
-import { isJSONRPCRequest, type JSONRPCMessage } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { Config } from '../config/config.ts';
 import { hasScopes, sameCredential, samePrincipal, type Principal } from '../domain/principal.ts';
 import type { TokenVerifier, Verification } from '../domain/token-verifier.ts';
+import { isRequest } from './message-kinds.ts';
 import { bearerChallenge, type ResourceIdentity } from './protected-resource.ts';
 
 type Failure = Extract<Verification, { ok: false }>;
@@ -133,7 +134,7 @@ export class McpAuth {
     const { baseScopes } = this.options;
     if (!hasScopes(principal, baseScopes)) return [...baseScopes];
     for (const message of messages) {
-      if (!isJSONRPCRequest(message) || message.method !== 'tools/call') continue;
+      if (!isRequest(message) || message.method !== 'tools/call') continue;
       const name = (message.params as { name?: unknown } | undefined)?.name;
       const needed = typeof name === 'string' ? this.options.requiredScopes(name) : undefined;
       if (needed && !hasScopes(principal, needed)) return [...needed];

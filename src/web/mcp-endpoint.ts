@@ -1,8 +1,6 @@
 import {
   classifyInboundRequest,
   createMcpHandler,
-  isInitializeRequest,
-  isJSONRPCRequest,
   type JSONRPCMessage,
   type JSONRPCRequest,
   type McpHttpHandler,
@@ -14,6 +12,7 @@ import type { Principal } from '../domain/principal.ts';
 import { toAuthInfo } from '../mcp/auth-info.ts';
 import type { McpAuth } from '../mcp/auth.ts';
 import { HEADER_MISMATCH, paramHeaderMismatch } from '../mcp/param-headers.ts';
+import { isInitialize, isRequest } from '../mcp/message-kinds.ts';
 import type { ServerFactory } from '../mcp/server-factory.ts';
 import type { SessionRegistry, StreamableSession } from '../mcp/sessions/registry.ts';
 import type { ResponseMode } from '../mcp/sessions/streamable-transport.ts';
@@ -129,7 +128,7 @@ export function mcpHandlers(deps: McpEndpointDeps): Handlers {
       // sends notifications/initialized from elsewhere) changes nothing: acknowledge it.
       // Anything else is the challenge, with as little of the body read as that takes.
       const anonymous = await readAnonymousMessages(ctx, ANONYMOUS_BODY_BYTES, ANONYMOUS_BODY_DEADLINE_MS);
-      if (anonymous && !anonymous.messages.some(isJSONRPCRequest)) {
+      if (anonymous && !anonymous.messages.some(isRequest)) {
         ctx.status = 202;
         ctx.body = '';
         return;
@@ -149,12 +148,12 @@ export function mcpHandlers(deps: McpEndpointDeps): Handlers {
     });
     if (classification.kind !== 'legacy') return modern(ctx, r, known.bearer, messages, read.raw, body);
 
-    const initialize = messages.find((message) => isInitializeRequest(message)) as JSONRPCRequest | undefined;
+    const initialize = messages.find(isInitialize);
     if (initialize) return open(ctx, r, known.bearer, initialize, messages);
 
     const sessionId = ctx.get('mcp-session-id');
     if (!sessionId) {
-      if (!messages.some(isJSONRPCRequest)) {
+      if (!messages.some(isRequest)) {
         ctx.status = 202;
         ctx.body = '';
         return;

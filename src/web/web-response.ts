@@ -45,11 +45,24 @@ export async function writeAnswer(ctx: Context, answer: Answer): Promise<void> {
   }
 }
 
-/** Writes a web-standard Response (what the MCP SDK's modern handler returns). */
-export function writeWebResponse(ctx: Context, response: Response): Promise<void> {
+/**
+ * Writes a web-standard Response (what the MCP SDK's modern handler returns).
+ * A JSON answer is complete when the SDK hands it over: it goes out in one
+ * write with its headers, not as a stream of chunks (the profile showed a
+ * flush and a write per chunk costing more than the call). Event streams stream.
+ */
+export async function writeWebResponse(ctx: Context, response: Response): Promise<void> {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
-  return writeAnswer(ctx, { status: response.status, headers, ...(response.body ? { stream: response.body } : {}) });
+  if (!response.body) return writeAnswer(ctx, { status: response.status, headers });
+  if (!headers['content-type']?.startsWith('application/json')) return writeAnswer(ctx, { status: response.status, headers, stream: response.body });
+  const body = await response.text();
+  ctx.respond = false;
+  const res = ctx.res;
+  res.statusCode = response.status;
+  for (const name in headers) res.setHeader(name, headers[name]!);
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 /** Calls `abandon` if the client goes away before its answer is complete. */

@@ -104,3 +104,26 @@ test('concurrent first requests for one unloaded session rebuild it once', async
   t.deepEqual(answers.map((answer) => answer.status), Array(10).fill(200));
   t.is(again.gatehouse.sessions.stats.rebuilt, 1);
 });
+
+test('an idle session keeps only its record: its server leaves memory after MCP_SESSION_WARM and is rebuilt by its next call', async (t) => {
+  const gh = await startGatehouse({ env: { MCP_SESSION_WARM: '1s', TOOLS_MODULES: 'test/fixtures/test-tools.ts' } });
+  t.teardown(() => gh.close());
+  const tokens = await tokensFor(gh, ALICE);
+  const init = await mcpPost(gh.resource, { ...initializeRequest('2025-06-18', 1, CAPABILITIES), params: { protocolVersion: '2025-06-18', capabilities: CAPABILITIES, clientInfo: { name: 'idle-client', version: '1' } } }, {
+    authorization: `Bearer ${tokens.accessToken}`,
+  });
+  const sessionId = init.headers.get('mcp-session-id')!;
+  t.is(gh.gatehouse.sessions.liveCount, 1);
+
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  t.is(gh.gatehouse.sessions.liveCount, 0, 'no server or transport is held for an idle session');
+  t.is(await gh.gatehouse.sessions.storedCount(), 1, 'its record stays');
+
+  const answer = await mcpPost(gh.resource, call(2, 'client_profile'), { 'mcp-session-id': sessionId });
+  t.is(answer.status, 200, answer.text);
+  const profile = JSON.parse(toolText(answer.messages[0].result));
+  t.deepEqual(profile.capabilities, CAPABILITIES);
+  t.is(profile.clientInfo.name, 'idle-client');
+  t.is(gh.gatehouse.sessions.stats.rebuilt, 1);
+  t.is(gh.gatehouse.sessions.liveCount, 1, 'held again while it is in use');
+});

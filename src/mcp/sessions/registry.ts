@@ -62,7 +62,15 @@ export interface SessionRegistryOptions {
   resource: string;
   logger: Logger;
   cacheSize: number;
+  /** How long an idle session at /mcp/<upstream> is held (its upstream session, or stdio process, with it). */
   idleTtlMs: number;
+  /**
+   * How long a session at /mcp keeps its server and transport after its last
+   * request, stream or call in flight. After that only its record remains (in
+   * the Store) and the next request rebuilds them from it: an idle session
+   * costs no memory here.
+   */
+  warmMs: number;
   maxAgeMs: number;
   deleteGraceMs: number;
   keepAliveMs: number;
@@ -131,7 +139,7 @@ export class SessionRegistry {
   constructor(private readonly options: SessionRegistryOptions) {
     this.live = new LruCache(options.cacheSize, (_hash, session) => this.evict(session));
     this.hashes = new LruCache(options.cacheSize);
-    const evictEvery = Math.min(60_000, Math.max(1000, options.idleTtlMs / 4));
+    const evictEvery = Math.max(250, Math.min(60_000, options.idleTtlMs / 4, options.warmMs / 2));
     const reconcileEvery = Math.min(5000, Math.max(1000, options.confirmEveryMs));
     this.timers = [setInterval(() => this.evictIdle(), evictEvery), setInterval(() => void this.reconcileStreams(), reconcileEvery)];
     for (const timer of this.timers) timer.unref();
@@ -393,9 +401,14 @@ export class SessionRegistry {
   }
 
   private evictIdle(): void {
-    const cutoff = Date.now() - this.options.idleTtlMs;
+    const now = Date.now();
+    const warmCutoff = now - this.options.warmMs;
+    const idleCutoff = now - this.options.idleTtlMs;
     for (const [, session] of [...this.live.entriesOldestFirst()]) {
-      if (session.lastUsed >= cutoff) break;
+      // Oldest first: once one is recent enough for both, the rest are too.
+      if (session.lastUsed >= Math.max(warmCutoff, idleCutoff)) break;
+      // A gateway session holds its upstream session (or stdio process): it stays for the idle TTL.
+      if (session.lastUsed >= (session.upstream === null ? warmCutoff : idleCutoff)) continue;
       if (session.transport.callsInFlight > 0 || session.transport.holdsStream) continue;
       this.live.delete(session.idHash);
       this.evict(session);

@@ -1,7 +1,4 @@
 import {
-  isJSONRPCErrorResponse,
-  isJSONRPCRequest,
-  isJSONRPCResultResponse,
   type AuthInfo,
   type JSONRPCMessage,
   type JSONRPCRequest,
@@ -11,6 +8,7 @@ import {
   type TransportSendOptions,
 } from '@modelcontextprotocol/server';
 import type { Answer } from '../answer.ts';
+import { isRequest, isResponse } from '../message-kinds.ts';
 import { SSE_HEADERS, SseStream } from './sse-stream.ts';
 
 /**
@@ -86,7 +84,7 @@ export class StreamableTransport implements Transport {
   /** Delivers POSTed messages to the server and resolves with the HTTP answer. */
   handlePost({ messages, authInfo, mode, whenClientLeaves }: PostedMessages): Promise<Answer> {
     const extra: MessageExtraInfo = { authInfo };
-    const requests = messages.filter(isJSONRPCRequest);
+    const requests = messages.filter(isRequest);
     if (requests.length === 0) {
       for (const message of messages) this.onmessage?.(message, extra);
       return Promise.resolve({ status: 202, headers: { 'mcp-session-id': this.sessionId } });
@@ -151,7 +149,7 @@ export class StreamableTransport implements Transport {
   }
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
-    if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
+    if (isResponse(message)) {
       const id = message.id;
       const exchange = id === null || id === undefined ? undefined : this.exchanges.get(id);
       if (!exchange) return; // its client went away, or the session closed
