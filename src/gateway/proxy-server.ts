@@ -4,7 +4,8 @@ import { principalOf } from '../mcp/auth-info.ts';
 import type { UpstreamCatalog } from './catalog.ts';
 import type { UpstreamDefinition } from './definition.ts';
 import { toolVisible } from './policy.ts';
-import type { Caller, CallerSink, UpstreamPool } from './pool.ts';
+import type { Caller, CallerSink } from './connection.ts';
+import type { UpstreamPool } from './pool.ts';
 import { ANY_RESULT, type Params } from './passthrough.ts';
 
 
