@@ -13,7 +13,7 @@ test.before(async () => {
       UPSTREAMS: upstreamsFile({
         everything: everythingOverStdio(),
         crashing: everythingOverStdio(),
-        slow: everythingOverStdio({ timeoutMs: 1000 }),
+        slow: everythingOverStdio({ timeoutMs: 2500 }),
         memory: memoryOverStdio(tempDir()),
         down: { url: unreachable, timeoutMs: 3000 },
       }),
@@ -88,7 +88,7 @@ test('a call that takes longer than the upstream timeout ends with a clean error
   const tokens = await tokensFor(at('slow'), ALICE);
   const { client } = await connectV2(at('slow'), tokens.accessToken);
   t.teardown(() => client.close());
-  await t.throwsAsync(client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 3, steps: 3 } }), { message: /did not answer in time/ });
+  await t.throwsAsync(client.callTool({ name: 'trigger-long-running-operation', arguments: { duration: 8, steps: 4 } }), { message: /did not answer in time/ });
   t.is(toolText(await client.callTool({ name: 'echo', arguments: { message: 'still here' } })), 'Echo: still here');
 });
 
