@@ -128,13 +128,15 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const identityProviders = new IdentityProviders(store, config.sso);
   const companySignIn = new CompanySignIn(store, (reason) => metrics.authFailure(reason));
   const upstream = new UpstreamSignIn(`${config.issuer}/sso/callback`);
+  // The one answer to "is this URL one of our resources besides /mcp", for the authorization server and the verifier alike.
+  const isUpstreamResource = (url: string) => gateway.upstreamOfResource(url) !== undefined;
   const provider = await createProvider({
     config,
     store,
     registrationPolicy,
     clientIndex,
     idJag: { identityProviders, companySignIn, upstream },
-    isUpstreamResource: (url) => gateway.upstreamOfResource(url) !== undefined,
+    isUpstreamResource,
     renderError: async (ctx: KoaContextWithOIDC, out) => {
       sendMessage(ctx as never, ctx.status >= 400 ? ctx.status : 400, 'The app sent an invalid request', String(out.error_description ?? out.error), {
         detail: out.error,
@@ -160,7 +162,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     store,
     issuer: config.issuer,
     audiences: [config.resource],
-    isOurAudience: (audience) => audience.startsWith(`${config.resource}/`),
+    isOurAudience: isUpstreamResource,
     livenessCacheMs: config.mcp.grantCheckCacheMs,
     loadVerificationKeys: () => loadVerificationKeys(store),
     notifications,
@@ -201,16 +203,15 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       },
     });
   const mcpAuth = newMcpAuth(mcpResource(config), [BASE_SCOPE], (tool) => registry.requiredScopes(tool), registry.allScopes().join(' '));
-  const countMessages = (messages: readonly JSONRPCMessage[], era: 'legacy' | 'modern', resource?: McpResourceServer) => {
-    const hasTool = resource ? (name: string) => resource.hasTool(name) : (name: string) => registry.has(name);
-    for (const { method, tool } of messageLabels(messages, hasTool)) metrics.mcpRequest(method, tool, era);
-  };
   const mainResource: McpResourceServer = {
     upstream: null,
     url: config.resource,
     auth: mcpAuth,
     hasTool: (name) => registry.has(name),
     toolListing: (name) => registry.listingOf(name),
+  };
+  const countMessages = (messages: readonly JSONRPCMessage[], era: 'legacy' | 'modern', resource = mainResource) => {
+    for (const { method, tool } of messageLabels(messages, (name) => resource.hasTool(name))) metrics.mcpRequest(method, tool, era);
   };
   registerGatewayMetrics(metrics, gateway);
 

@@ -1,11 +1,10 @@
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import type { Store } from '../data/engines/store.ts';
 import { TOPICS, type Notifications } from '../data/notifications.ts';
-import { grantIsLive } from '../data/oidc-models.ts';
+import { clientIsRegistered, grantIsLive } from '../data/oidc-models.ts';
 import { findUsablePat, looksLikePat, patIsUsable, touchPat } from '../data/personal-tokens.ts';
-import { accessTokenRevoked } from '../data/revoked-access-tokens.ts';
 import { clientRevokedAt } from '../data/client-revocations.ts';
-import { clientIsRegistered } from '../data/oidc-models.ts';
+import { accessTokenRevoked } from '../data/revoked-access-tokens.ts';
 import { LruCache } from '../util/lru-cache.ts';
 import { serviceUserId, type Principal } from './principal.ts';
 

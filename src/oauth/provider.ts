@@ -31,7 +31,7 @@ export interface ProviderDeps {
 export function canonicalResource(config: Config, indicator: string, isUpstreamResource: (url: string) => boolean = () => false): string | undefined {
   const trimmed = indicator.endsWith('/') ? indicator.slice(0, -1) : indicator;
   if (trimmed === config.resource) return config.resource;
-  return trimmed.startsWith(`${config.resource}/`) && isUpstreamResource(trimmed) ? trimmed : undefined;
+  return isUpstreamResource(trimmed) ? trimmed : undefined;
 }
 
 function resourceSpellings(config: Config, isUpstreamResource?: (url: string) => boolean): ResourceAliases {
