@@ -64,3 +64,33 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     total: result.requests.total,
   };
 }
+
+/** A chain of refresh tokens of one client: each grant rotates it. */
+export interface RefreshChain {
+  refreshToken: string;
+  clientId: string;
+}
+
+/**
+ * refresh_token grants with rotation at `tokenUrl`, 16 at a time: each
+ * request takes a chain's newest refresh token and puts back its replacement,
+ * so no chain is used by two requests at once.
+ */
+export function refreshLoad(tokenUrl: string, chains: RefreshChain[], seconds: number): Promise<LoadResult> {
+  return load({
+    url: tokenUrl,
+    connections: chains.length,
+    seconds,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    bodyFor: (context) => {
+      const chain = chains.shift()!;
+      context.chain = chain;
+      return new URLSearchParams({ grant_type: 'refresh_token', refresh_token: chain.refreshToken, client_id: chain.clientId }).toString();
+    },
+    onBody: (context, status, body) => {
+      const chain = context.chain as RefreshChain;
+      if (status === 200) chain.refreshToken = (JSON.parse(body) as { refresh_token: string }).refresh_token;
+      chains.push(chain);
+    },
+  });
+}

@@ -11,7 +11,7 @@ import { openStore } from '../src/data/engines/open.ts';
 import { discover, obtainCode, postForm, register } from '../test/helpers/oauth.ts';
 import { UserAgent } from '../test/helpers/user-agent.ts';
 import { ADMIN, freePort, tempDatabase } from './lib.ts';
-import { load } from './load.ts';
+import { load, refreshLoad, type RefreshChain } from './load.ts';
 
 const mode = process.argv[2] ?? 'jwt';
 execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
@@ -47,31 +47,14 @@ if (mode === 'modern') {
   if (mode !== 'session') headers.authorization = `Bearer ${token}`;
 }
 if (mode === 'refresh') {
-  // 16 chains, each request takes a chain's newest refresh token and puts back its replacement.
-  const chains: { refreshToken: string; clientId: string }[] = [];
+  // 16 chains of rotating refresh tokens (see refreshLoad).
+  const chains: RefreshChain[] = [];
   for (let i = 0; i < 16; i++) {
     const issued = await obtainCode(as, client, new UserAgent(), ADMIN, redirect);
     const tokens = await postForm(`${url}/token`, { grant_type: 'authorization_code', code: issued.code, code_verifier: issued.verifier, redirect_uri: redirect, client_id: client.client_id });
     chains.push({ refreshToken: String(tokens.json.refresh_token), clientId: client.client_id });
   }
-  console.log(
-    await load({
-      url: `${url}/token`,
-      connections: 16,
-      seconds: Number(process.env.BENCH_SECONDS ?? 8),
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      bodyFor: (context) => {
-        const chain = chains.shift()!;
-        context.chain = chain;
-        return new URLSearchParams({ grant_type: 'refresh_token', refresh_token: chain.refreshToken, client_id: chain.clientId }).toString();
-      },
-      onBody: (context, status, text) => {
-        const chain = context.chain as { refreshToken: string; clientId: string };
-        if (status === 200) chain.refreshToken = (JSON.parse(text) as { refresh_token: string }).refresh_token;
-        chains.push(chain);
-      },
-    }),
-  );
+  console.log(await refreshLoad(`${url}/token`, chains, Number(process.env.BENCH_SECONDS ?? 8)));
 } else {
   console.log(await load({ url: `${url}/mcp`, connections: 16, seconds: Number(process.env.BENCH_SECONDS ?? 8), headers, body }));
 }

@@ -18,7 +18,7 @@ import { issuePersonalToken } from '../src/domain/personal-tokens.ts';
 import { discover, obtainCode, postForm, register } from '../test/helpers/oauth.ts';
 import { UserAgent } from '../test/helpers/user-agent.ts';
 import { ADMIN, freePort, startGatehouse, table, tempDatabase, type Running } from './lib.ts';
-import { load, type LoadResult } from './load.ts';
+import { load, refreshLoad, type LoadResult, type RefreshChain } from './load.ts';
 import { sessionMemory } from './session-memory.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -328,25 +328,10 @@ async function sessionsAndTokens(engine: string, databaseUrl: string): Promise<R
     },
   });
 
-  // Refresh: 16 grants, each request takes a chain's newest refresh token and puts back its replacement.
-  const chains: { refreshToken: string; clientId: string }[] = [];
+  // Refresh: 16 chains of rotating refresh tokens (see refreshLoad).
+  const chains: RefreshChain[] = [];
   for (let i = 0; i < 16; i++) chains.push(await accessToken(server.url));
-  const refreshRun = await load({
-    url: `${server.url}/token`,
-    connections: 16,
-    seconds: SECONDS,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    bodyFor: (context) => {
-      const chain = chains.shift()!;
-      context.chain = chain;
-      return new URLSearchParams({ grant_type: 'refresh_token', refresh_token: chain.refreshToken, client_id: chain.clientId }).toString();
-    },
-    onBody: (context, status, body) => {
-      const chain = context.chain as { refreshToken: string; clientId: string };
-      if (status === 200) chain.refreshToken = (JSON.parse(body) as { refresh_token: string }).refresh_token;
-      chains.push(chain);
-    },
-  });
+  const refreshRun = await refreshLoad(`${server.url}/token`, chains, SECONDS);
   await server.stop();
   return {
     engine,
