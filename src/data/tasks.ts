@@ -50,6 +50,12 @@ export async function findTask(db: Queryable, id: string): Promise<TaskRow | und
   return db.get<TaskRow>('SELECT * FROM mcp_tasks WHERE id = ?', [id]);
 }
 
+/** Several tasks in one read (the heartbeat's look at every task this instance runs). */
+export async function findTasks(db: Queryable, ids: readonly string[]): Promise<TaskRow[]> {
+  if (ids.length === 0) return [];
+  return db.all<TaskRow>(`SELECT * FROM mcp_tasks WHERE id IN (${ids.map(() => '?').join(', ')})`, [...ids]);
+}
+
 export async function countActiveTasksOf(db: Queryable, userId: string): Promise<number> {
   const row = await db.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM mcp_tasks WHERE user_id = ? AND ${ACTIVE}`, [userId]);
   return Number(row?.n ?? 0);

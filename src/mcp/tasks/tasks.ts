@@ -8,6 +8,7 @@ import {
   endTask,
   failOrphanedTasks,
   findTask,
+  findTasks,
   insertTask,
   renewTaskLeases,
   setTaskInput,
@@ -277,8 +278,9 @@ export class Tasks {
   private async beat(): Promise<void> {
     if (this.running.size > 0) await renewTaskLeases(this.store, this.instanceId, Date.now() + this.settings.leaseMs);
     await this.failOrphans();
+    const rows = new Map((await findTasks(this.store, [...this.running.keys()])).map((row) => [row.id, row]));
     for (const [id, running] of this.running) {
-      const row = await findTask(this.store, id);
+      const row = rows.get(id);
       if (!row || row.status === 'cancelled' || row.status === 'failed') await this.changed(id, row?.user_id ?? '', row?.status ?? 'cancelled');
       else if (row.status === 'working' && running.waiting) await this.changed(id, row.user_id, 'working');
     }
