@@ -7,6 +7,8 @@ export interface LoadResult {
   errors: number;
   non2xx: number;
   total: number;
+  /** CPU time the server spent per request, when measured (see bench/run.ts). */
+  serverCpuUs?: number;
 }
 
 export interface LoadOptions {

@@ -17,7 +17,7 @@ import { findUserByEmail } from '../src/domain/accounts.ts';
 import { issuePersonalToken } from '../src/domain/personal-tokens.ts';
 import { discover, obtainCode, postForm, register } from '../test/helpers/oauth.ts';
 import { UserAgent } from '../test/helpers/user-agent.ts';
-import { ADMIN, freePort, startGatehouse, table, tempDatabase, type Running } from './lib.ts';
+import { ADMIN, cpuSeconds, freePort, startGatehouse, table, tempDatabase, type Running } from './lib.ts';
 import { load, refreshLoad, type LoadResult, type RefreshChain } from './load.ts';
 import { sessionMemory } from './session-memory.ts';
 
@@ -100,11 +100,24 @@ function row(name: string, results: LoadResult[], ceiling: LoadResult[], sdk: Lo
     'p99 ms': result.p99,
     'of ceiling': percent(result.requestsPerSecond, ceiling[i]!.requestsPerSecond),
     'vs SDK': percent(result.requestsPerSecond, sdk[i]!.requestsPerSecond),
+    'server CPU µs/req': result.serverCpuUs ?? '–',
     'errors/non-2xx': `${result.errors}/${result.non2xx}`,
   }));
 }
 
-type Variant = { name: string; url: string; headers: Record<string, string>; body: string; headersFor: (connection: number) => Record<string, string> };
+type Variant = { name: string; server: Running; url: string; headers: Record<string, string>; body: string; headersFor: (connection: number) => Record<string, string> };
+
+/**
+ * One load run, with the CPU time the server process spent per answered
+ * request: what a path costs, whatever else the machine is doing (req/s on a
+ * shared 2-core machine also depends on how much CPU the load generator got).
+ */
+async function measured(variant: Variant, connections: number, seconds: number): Promise<LoadResult> {
+  const pid = variant.server.child.pid!;
+  const before = cpuSeconds(pid);
+  const result = await load({ ...variant, connections, seconds });
+  return { ...result, serverCpuUs: Math.round(((cpuSeconds(pid) - before) * 1e6) / Math.max(1, result.total)) };
+}
 
 /** The median run of several, by throughput. */
 function median(results: LoadResult[]): LoadResult {
@@ -135,9 +148,10 @@ async function throughput(): Promise<string> {
       const { accessToken: earlierJwt } = await accessToken(earlier.url);
       const earlierSessions = await openSessions(`${earlier.url}/mcp`, 64, { authorization: `Bearer ${earlierJwt}` });
       earlierVariants.push(
-        { name: 'earlier build, JWT bearer', url: `${earlier.url}/mcp`, headers: { ...LEGACY, authorization: `Bearer ${earlierJwt}` }, body: CALL, headersFor: (i) => ({ 'mcp-session-id': earlierSessions[i % 64]! }) },
+        { name: 'earlier build, JWT bearer', server: earlier, url: `${earlier.url}/mcp`, headers: { ...LEGACY, authorization: `Bearer ${earlierJwt}` }, body: CALL, headersFor: (i) => ({ 'mcp-session-id': earlierSessions[i % 64]! }) },
         {
           name: 'earlier build, 2026-07-28 stateless, JWT',
+          server: earlier,
           url: `${earlier.url}/mcp`,
           headers: { ...JSON_HEADERS, authorization: `Bearer ${earlierJwt}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
           body: MODERN_CALL,
@@ -146,13 +160,14 @@ async function throughput(): Promise<string> {
       );
     }
     const variants: Variant[] = [
-      { name: 'bare node:http, same answer (ceiling)', url: `${ceilingServer.url}/mcp`, headers: LEGACY, body: CALL, headersFor: () => ({}) },
-      { name: 'MCP SDK server, no auth (baseline)', url: `${baselineServer.url}/mcp`, headers: LEGACY, body: CALL, headersFor: (i) => ({ 'mcp-session-id': baselineSessions[i % 64]! }) },
-      { name: 'Gatehouse, JWT bearer', url: mcp, headers: { ...LEGACY, authorization: `Bearer ${jwt}` }, body: CALL, headersFor: (i) => ({ 'mcp-session-id': jwtSessions[i % 64]! }) },
-      { name: 'Gatehouse, session-bound auth', url: mcp, headers: LEGACY, body: CALL, headersFor: (i) => ({ 'mcp-session-id': jwtSessions[i % 64]! }) },
-      { name: 'Gatehouse, personal access token', url: mcp, headers: { ...LEGACY, authorization: `Bearer ${pat}` }, body: CALL, headersFor: (i) => ({ 'mcp-session-id': patSessions[i % 64]! }) },
+      { name: 'bare node:http, same answer (ceiling)', server: ceilingServer, url: `${ceilingServer.url}/mcp`, headers: LEGACY, body: CALL, headersFor: () => ({}) },
+      { name: 'MCP SDK server, no auth (baseline)', server: baselineServer, url: `${baselineServer.url}/mcp`, headers: LEGACY, body: CALL, headersFor: (i) => ({ 'mcp-session-id': baselineSessions[i % 64]! }) },
+      { name: 'Gatehouse, JWT bearer', server, url: mcp, headers: { ...LEGACY, authorization: `Bearer ${jwt}` }, body: CALL, headersFor: (i) => ({ 'mcp-session-id': jwtSessions[i % 64]! }) },
+      { name: 'Gatehouse, session-bound auth', server, url: mcp, headers: LEGACY, body: CALL, headersFor: (i) => ({ 'mcp-session-id': jwtSessions[i % 64]! }) },
+      { name: 'Gatehouse, personal access token', server, url: mcp, headers: { ...LEGACY, authorization: `Bearer ${pat}` }, body: CALL, headersFor: (i) => ({ 'mcp-session-id': patSessions[i % 64]! }) },
       {
         name: 'MCP SDK server, no auth, 2026-07-28 stateless',
+        server: baselineServer,
         url: `${baselineServer.url}/mcp`,
         headers: { ...JSON_HEADERS, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
         body: MODERN_CALL,
@@ -160,6 +175,7 @@ async function throughput(): Promise<string> {
       },
       {
         name: 'Gatehouse, 2026-07-28 stateless, JWT',
+        server,
         url: mcp,
         headers: { ...JSON_HEADERS, authorization: `Bearer ${jwt}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
         body: MODERN_CALL,
@@ -171,7 +187,7 @@ async function throughput(): Promise<string> {
     const runs = new Map<string, LoadResult[][]>(variants.map((variant) => [variant.name, CONCURRENCY.map(() => [])]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const [level, connections] of CONCURRENCY.entries()) {
-        for (const variant of variants) runs.get(variant.name)![level]!.push(await load({ ...variant, connections, seconds: SECONDS }));
+        for (const variant of variants) runs.get(variant.name)![level]!.push(await measured(variant, connections, SECONDS));
       }
     }
     const medians = new Map([...runs].map(([name, levels]) => [name, levels.map(median)]));
