@@ -1,5 +1,4 @@
 import {
-  classifyInboundRequest,
   createMcpHandler,
   type JSONRPCMessage,
   type JSONRPCRequest,
@@ -11,6 +10,7 @@ import type { Config } from '../config/config.ts';
 import type { Principal } from '../domain/principal.ts';
 import { toAuthInfo } from '../mcp/auth-info.ts';
 import type { McpAuth } from '../mcp/auth.ts';
+import { isLegacyPost } from '../mcp/era.ts';
 import { HEADER_MISMATCH, paramHeaderMismatch } from '../mcp/param-headers.ts';
 import { isInitialize, isRequest } from '../mcp/message-kinds.ts';
 import type { ServerFactory } from '../mcp/server-factory.ts';
@@ -139,14 +139,12 @@ export function mcpHandlers(deps: McpEndpointDeps): Handlers {
     if (!read) return;
     const { messages, body } = read;
 
-    const classification = classifyInboundRequest({
-      httpMethod: 'POST',
-      protocolVersionHeader: ctx.get('mcp-protocol-version') || undefined,
-      mcpMethodHeader: ctx.get('mcp-method') || undefined,
-      mcpNameHeader: ctx.get('mcp-name') || undefined,
-      body,
+    const legacy = isLegacyPost(body, {
+      protocolVersion: ctx.get('mcp-protocol-version') || undefined,
+      method: ctx.get('mcp-method') || undefined,
+      name: ctx.get('mcp-name') || undefined,
     });
-    if (classification.kind !== 'legacy') return modern(ctx, r, known.bearer, messages, read.raw, body);
+    if (!legacy) return modern(ctx, r, known.bearer, messages, body);
 
     const initialize = messages.find(isInitialize);
     if (initialize) return open(ctx, r, known.bearer, initialize, messages);
@@ -190,7 +188,7 @@ export function mcpHandlers(deps: McpEndpointDeps): Handlers {
   }
 
   /** Modern traffic (or a modern request the SDK will refuse with its own precise error): its own bearer, no sessions. */
-  async function modern(ctx: Context, r: McpResourceServer, bearer: Principal | undefined, messages: JSONRPCMessage[], raw: string, body: unknown): Promise<void> {
+  async function modern(ctx: Context, r: McpResourceServer, bearer: Principal | undefined, messages: JSONRPCMessage[], body: unknown): Promise<void> {
     const { auth } = r;
     if (!bearer) return writeRefusal(ctx, auth.unauthenticated('a 2026-07-28 request carries its access token'));
     const refusal = await auth.admit(bearer, messages);
@@ -203,7 +201,8 @@ export function mcpHandlers(deps: McpEndpointDeps): Handlers {
     }
     deps.onMessages?.(messages, 'modern', r);
     if (!ctx.get('content-type')) ctx.request.headers['content-type'] = 'application/json';
-    const response = await modernHandlerOf(r.upstream).fetch(toWebRequest(ctx, config.issuer, raw), {
+    // The body goes as parsed: the SDK reads a request's body only when none is given.
+    const response = await modernHandlerOf(r.upstream).fetch(toWebRequest(ctx, config.issuer), {
       authInfo: toAuthInfo(bearer, r.url),
       parsedBody: body,
     });

@@ -12,7 +12,7 @@ function isJsonRpcMessage(value: unknown): value is JSONRPCMessage {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && (value as { jsonrpc?: unknown }).jsonrpc === '2.0';
 }
 
-export type ParsedMessages = { raw: string; body: unknown; messages: JSONRPCMessage[] };
+export type ParsedMessages = { body: unknown; messages: JSONRPCMessage[] };
 
 /** Why a body is not JSON-RPC messages: the status, code and message of the JSON-RPC error. */
 type Unreadable = { status: number; code: number; message: string };
@@ -35,7 +35,7 @@ async function parseMessages(ctx: Context, limit: number, options: { deadlineMs?
   if (messages.length === 0 || !messages.every(isJsonRpcMessage)) {
     return { status: 400, code: -32600, message: 'Invalid Request: expected a JSON-RPC 2.0 message or batch' };
   }
-  return { raw, body, messages };
+  return { body, messages };
 }
 
 /**

@@ -76,8 +76,12 @@ export function whenClientLeaves(ctx: Context, abandon: () => void): void {
 /** Headers that describe the original connection or body framing, not the request. */
 const NOT_FORWARDED = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect', 'te', 'trailer']);
 
-/** Koa's request as a web-standard Request, for handlers written against the fetch API. */
-export function toWebRequest(ctx: Context, origin: string, body?: string): Request {
+/**
+ * Koa's request as a web-standard Request, for handlers written against the
+ * fetch API: method, URL, headers and a signal that fires when the client
+ * leaves. Without the body: it has been read, and goes to the handler parsed.
+ */
+export function toWebRequest(ctx: Context, origin: string): Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(ctx.headers)) {
     if (value === undefined || NOT_FORWARDED.has(name)) continue;
@@ -88,7 +92,6 @@ export function toWebRequest(ctx: Context, origin: string, body?: string): Reque
   return new Request(`${origin}${ctx.url}`, {
     method: ctx.method,
     headers,
-    ...(body !== undefined ? { body } : {}),
     signal: controller.signal,
   });
 }
