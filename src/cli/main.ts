@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
-import { COMMANDS, isRefusal, type Invocation } from './cli/commands.ts';
-import { ConfigError, loadConfig, type Config } from './config/config.ts';
+import { COMMANDS, isRefusal, type Invocation } from './commands.ts';
+import { ConfigError, loadConfig, type Config } from '../config/config.ts';
 
 const USAGE = `Usage: gatehouse <command>
 
@@ -34,7 +34,7 @@ async function readStdin(): Promise<string> {
 
 async function serve(config: Config): Promise<void> {
   // Loaded only to serve: the other commands never load the authorization server.
-  const { createGatehouse } = await import('./server.ts');
+  const { createGatehouse } = await import('../server.ts');
   const gatehouse = await createGatehouse(config);
   const server = createServer();
   gatehouse.attach(server);
