@@ -21,10 +21,12 @@ const withoutOws = (value: string) => value.replace(/^[\t ]+|[\t ]+$/g, '');
  * session's tools/call has this shape, and the SDK classifies it as legacy.
  */
 function plainLegacyRequest(body: unknown, headerVersion: string | undefined): boolean {
-  if (!isRequest(body)) return false;
+  // The cheap tests first: a modern request (or a refused one) goes to the SDK without being parsed twice.
   if (headerVersion !== undefined && withoutOws(headerVersion) >= FIRST_MODERN_VERSION) return false;
-  const meta = (body.params as { _meta?: unknown } | undefined)?._meta;
-  return meta === undefined || (isPlainObject(meta) && !(ENVELOPE_CLAIM in meta));
+  if (!isPlainObject(body)) return false;
+  const meta = isPlainObject(body.params) ? body.params._meta : undefined;
+  if (meta !== undefined && (!isPlainObject(meta) || ENVELOPE_CLAIM in meta)) return false;
+  return isRequest(body);
 }
 
 /**
