@@ -19,6 +19,7 @@ import { discover, obtainCode, postForm, register } from '../test/helpers/oauth.
 import { UserAgent } from '../test/helpers/user-agent.ts';
 import { ADMIN, cpuSeconds, freePort, startGatehouse, table, tempDatabase, type Running } from './lib.ts';
 import { load, refreshLoad, type LoadResult, type RefreshChain } from './load.ts';
+import { sdkDispatch } from './sdk-dispatch.ts';
 import { sessionMemory } from './session-memory.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -26,9 +27,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONCURRENCY = [1, 16, 64];
 const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-/** BENCH_ONLY=throughput,gateway,sessions,memory runs a subset while working on one part. */
+/** BENCH_ONLY=throughput,dispatch,gateway,sessions,memory runs a subset while working on one part. */
 const COMPARE_BUNDLE = process.env.BENCH_COMPARE_BUNDLE;
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'throughput,gateway,sessions,memory').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'throughput,dispatch,gateway,sessions,memory').split(','));
 
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 const LEGACY = { ...JSON_HEADERS, 'mcp-protocol-version': '2025-11-25' };
@@ -368,6 +369,10 @@ async function main() {
     console.log(`${await throughput()}\n`);
     console.log('## The /mcp rate limit\n');
     console.log(`${await rateLimitCost()}\n`);
+  }
+  if (ONLY.has('dispatch')) {
+    console.log('## The floor under every /mcp row: the MCP SDK\'s own dispatch, in-process, no HTTP\n');
+    console.log(`${table(await sdkDispatch())}\n`);
   }
   if (ONLY.has('gateway')) {
     console.log(`## The gateway: tools/call to an HTTP upstream, directly and through /mcp/<name> (each cell the median of ${ROUNDS} runs of ${SECONDS} s)\n`);
