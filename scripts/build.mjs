@@ -3,10 +3,11 @@
 // entry can restart the process before the dependencies load; see src/main.ts).
 // Dependencies stay in node_modules; views, migrations and public files are
 // read from the project folder at run time (see src/paths.ts).
-import { readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 // Chunk names carry a content hash: the previous build's would pile up.
+mkdirSync('dist', { recursive: true });
 for (const file of readdirSync('dist', { withFileTypes: true }).filter((entry) => entry.name.startsWith('gatehouse'))) rmSync(`dist/${file.name}`);
 
 await build({
