@@ -1,10 +1,12 @@
 /**
- * CPU profile of Gatehouse under load: `node --import tsx bench/profile.ts [jwt|session|pat|modern|refresh]`
- * (tools/call on /mcp in its four ways, or refresh_token grants with rotation at /token).
+ * CPU profile of Gatehouse under load: `node --import tsx bench/profile.ts [jwt|session|pat|modern|refresh|gateway]`
+ * (tools/call on /mcp in its four ways, refresh_token grants with rotation at /token, or tools/call
+ * through the gateway at /mcp/baseline to bench/baseline-server.mjs, a JWT for that resource).
+ * BENCH_SECONDS (8) and BENCH_CONNECTIONS (16) shape the load.
  * Writes a .cpuprofile under ./profiles (open it in Chrome DevTools) and prints the hottest functions.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { findUserByEmail } from '../src/domain/accounts.ts';
 import { issuePersonalToken } from '../src/domain/personal-tokens.ts';
 import { openStore } from '../src/data/engines/open.ts';
@@ -19,8 +21,18 @@ mkdirSync('profiles', { recursive: true });
 const port = await freePort();
 const databaseUrl = tempDatabase();
 const url = `http://127.0.0.1:${port}`;
+const gatewayEnv: Record<string, string> = {};
+let upstream: ReturnType<typeof spawn> | undefined;
+if (mode === 'gateway') {
+  const upstreamPort = await freePort();
+  upstream = spawn(process.execPath, ['bench/baseline-server.mjs'], { env: { ...process.env, PORT: String(upstreamPort) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => upstream!.stdout!.once('data', () => resolve()));
+  gatewayEnv.UPSTREAMS = `${databaseUrl.replace(/^sqlite:/, '')}.upstreams.json`;
+  writeFileSync(gatewayEnv.UPSTREAMS, JSON.stringify({ baseline: { url: `http://127.0.0.1:${upstreamPort}/mcp` } }));
+}
+const mcp = mode === 'gateway' ? `${url}/mcp/baseline` : `${url}/mcp`;
 const child = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir=profiles', 'dist/gatehouse.js', 'serve'], {
-  env: { ...process.env, PORT: String(port), PUBLIC_URL: url, DATABASE_URL: databaseUrl, RATE_LIMIT_TOKEN_PER_MINUTE: '0', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: 'warn', TOOLS_MODULES: 'bench/bench-tools.ts', RATE_LIMIT_MCP_PER_MINUTE: process.env.RATE_LIMIT_MCP_PER_MINUTE ?? '0' },
+  env: { ...process.env, PORT: String(port), PUBLIC_URL: url, DATABASE_URL: databaseUrl, RATE_LIMIT_TOKEN_PER_MINUTE: '0', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: 'warn', TOOLS_MODULES: 'bench/bench-tools.ts', RATE_LIMIT_MCP_PER_MINUTE: process.env.RATE_LIMIT_MCP_PER_MINUTE ?? '0', ...gatewayEnv },
   stdio: 'inherit',
 });
 for (let i = 0; i < 200 && !(await fetch(`${url}/readyz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
@@ -28,7 +40,7 @@ for (let i = 0; i < 200 && !(await fetch(`${url}/readyz`).then((r) => r.ok, () =
 const redirect = 'http://127.0.0.1:49997/callback';
 const as = await discover(url);
 const client = await register(as, { redirect_uris: [redirect], token_endpoint_auth_method: 'none' });
-const { code, verifier } = await obtainCode(as, client, new UserAgent(), ADMIN, redirect);
+const { code, verifier } = await obtainCode(as, client, new UserAgent(), ADMIN, redirect, mode === 'gateway' ? { resource: mcp } : {});
 const jwt = String((await postForm(`${url}/token`, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirect, client_id: client.client_id })).json.access_token);
 const store = openStore(databaseUrl);
 const pat = (await issuePersonalToken(store, { ownerId: (await findUserByEmail(store, ADMIN.email))!.id, name: 'p', scopes: ['mcp:tools'], expiresAt: null }, { actor: 'test' })).token;
@@ -41,7 +53,7 @@ if (mode === 'modern') {
   Object.assign(headers, { authorization: `Bearer ${jwt}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' });
   body = JSON.stringify({ jsonrpc: '2.0', id: '[<id>]', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' }, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'p', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} } } });
 } else {
-  const init = await fetch(`${url}/mcp`, { method: 'POST', headers: { ...headers, authorization: `Bearer ${token}` }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'p', version: '1' } } }) });
+  const init = await fetch(mcp, { method: 'POST', headers: { ...headers, authorization: `Bearer ${token}` }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'p', version: '1' } } }) });
   sessionId = init.headers.get('mcp-session-id')!;
   headers['mcp-session-id'] = sessionId;
   if (mode !== 'session') headers.authorization = `Bearer ${token}`;
@@ -56,10 +68,11 @@ if (mode === 'refresh') {
   }
   console.log(await refreshLoad(`${url}/token`, chains, Number(process.env.BENCH_SECONDS ?? 8)));
 } else {
-  console.log(await load({ url: `${url}/mcp`, connections: 16, seconds: Number(process.env.BENCH_SECONDS ?? 8), headers, body }));
+  console.log(await load({ url: mcp, connections: Number(process.env.BENCH_CONNECTIONS ?? 16), seconds: Number(process.env.BENCH_SECONDS ?? 8), headers, body }));
 }
 child.kill('SIGTERM');
 await new Promise((resolve) => child.once('exit', resolve));
+upstream?.kill('SIGTERM');
 
 // The main thread's profile is the largest (tsx's loader thread writes a small one too).
 const latest = readdirSync('profiles')

@@ -7,7 +7,8 @@
  * PostgreSQL server to create a scratch database on (default
  * postgres://postgres@127.0.0.1:5432/postgres; skipped when unreachable).
  * BENCH_COMPARE_BUNDLE: the dist/gatehouse.js of an earlier build (its own
- * checkout, built there), measured in the same interleaved run as "earlier build" rows.
+ * checkout, built there), measured in the same interleaved run as "earlier build" rows
+ * (tools/call throughput and the gateway).
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -213,15 +214,21 @@ async function gateway(): Promise<string> {
   const databaseUrl = tempDatabase();
   const upstreams = `${databaseUrl.replace(/^sqlite:/, '')}.upstreams.json`;
   writeFileSync(upstreams, JSON.stringify({ baseline: { url: `${upstream.url}/mcp` } }));
-  const server = await startGatehouse({ DATABASE_URL: databaseUrl, UPSTREAMS: upstreams, RATE_LIMIT_MCP_PER_MINUTE: '0', RATE_LIMIT_TOKEN_PER_MINUTE: '0' });
-  const proxied = `${server.url}/mcp/baseline`;
+  const env = { UPSTREAMS: upstreams, RATE_LIMIT_MCP_PER_MINUTE: '0', RATE_LIMIT_TOKEN_PER_MINUTE: '0' };
+  const server = await startGatehouse({ ...env, DATABASE_URL: databaseUrl });
+  const earlier = COMPARE_BUNDLE ? await startGatehouse({ ...env, DATABASE_URL: tempDatabase() }, undefined, COMPARE_BUNDLE) : undefined;
   try {
-    const { accessToken: jwt } = await accessToken(server.url, proxied);
+    const throughGateway = async (name: string, base: string) => {
+      const proxied = `${base}/mcp/baseline`;
+      const { accessToken: jwt } = await accessToken(base, proxied);
+      const sessions = await openSessions(proxied, 16, { authorization: `Bearer ${jwt}` });
+      return { name, url: proxied, headers: { ...LEGACY, authorization: `Bearer ${jwt}` }, body: CALL, headersFor: (i: number) => ({ 'mcp-session-id': sessions[i % 16]! }) };
+    };
     const direct = await openSessions(`${upstream.url}/mcp`, 16, {});
-    const through = await openSessions(proxied, 16, { authorization: `Bearer ${jwt}` });
     const variants = [
       { name: 'HTTP upstream called directly', url: `${upstream.url}/mcp`, headers: LEGACY, body: CALL, headersFor: (i: number) => ({ 'mcp-session-id': direct[i % 16]! }) },
-      { name: 'the same through the gateway (JWT)', url: proxied, headers: { ...LEGACY, authorization: `Bearer ${jwt}` }, body: CALL, headersFor: (i: number) => ({ 'mcp-session-id': through[i % 16]! }) },
+      await throughGateway('the same through the gateway (JWT)', server.url),
+      ...(earlier ? [await throughGateway('earlier build, through the gateway (JWT)', earlier.url)] : []),
     ];
     for (const variant of variants) await load({ ...variant, connections: 16, seconds: 2 }); // warm-up: upstream sessions open
     const levels = [1, 16];
@@ -252,6 +259,7 @@ async function gateway(): Promise<string> {
     );
   } finally {
     await server.stop();
+    await earlier?.stop();
     await upstream.stop();
   }
 }
