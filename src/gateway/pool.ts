@@ -7,6 +7,7 @@ import { isStdio, type HttpUpstream, type StdioUpstream, type UpstreamDefinition
 import { IDENTITY_META_KEY, type IdentitySigner } from './identity.ts';
 import { UpstreamConnection, type CallOptions, type Caller } from './connection.ts';
 import { Limiter } from './limiter.ts';
+import { UpstreamFetch } from './upstream-fetch.ts';
 import type { Params } from './passthrough.ts';
 
 /** The JSON-RPC error code of a call the gateway could not complete (upstream down, timed out, busy). */
@@ -50,6 +51,8 @@ export class UpstreamPool {
   private onDuration: (upstream: string, outcome: string, seconds: number) => void = () => {};
 
   private readonly sweeper: ReturnType<typeof setInterval>;
+  /** Every HTTP upstream request goes out through here (kept-alive sockets, no web streams for JSON answers). */
+  private readonly http = new UpstreamFetch();
 
   constructor(private readonly options: { signer: IdentitySigner; issuer: string; logger: Logger; idleMs: number }) {
     // Stateless (2026-07-28) callers never say they are done: their upstream sessions end when idle.
@@ -220,6 +223,7 @@ export class UpstreamPool {
     clearInterval(this.sweeper);
     await Promise.all([...this.states.keys()].map((name) => this.closeUpstream(name)));
     this.byCaller.clear();
+    this.http.close();
   }
 
   private stateOf(definition: UpstreamDefinition): UpstreamState {
@@ -279,15 +283,9 @@ export class UpstreamPool {
     const attempt = async (kind: 'streamable' | 'sse') => {
       const connection = new UpstreamConnection(definition, caller, onClosed);
       // Each request carries a fresh identity for whoever the session acts for now; never the caller's token.
-      const fetchWithIdentity = async (input: string | URL | Request, init?: RequestInit) => {
+      const fetchWithIdentity = async (input: string | URL, init?: RequestInit) => {
         const identity = await this.options.signer.identityFor(connection.principal, audience);
-        const headers = new Headers(init?.headers);
-        headers.set('Authorization', `Bearer ${identity.token}`);
-        // The transport hands every request its session's one signal, and Node's fetch lets go of
-        // the listener it adds there only at garbage collection: a busy session would pile them
-        // up. A signal of the request's own, following the session's, keeps that signal clean.
-        const signal = init?.signal ? AbortSignal.any([init.signal]) : undefined;
-        return fetch(input, { ...init, headers, ...(signal ? { signal } : {}) });
+        return this.http.fetch(input, init, { authorization: `Bearer ${identity.token}` });
       };
       const options = { fetch: fetchWithIdentity, requestInit: { headers: settings.headers } };
       const transport = kind === 'streamable' ? new StreamableHTTPClientTransport(url, options) : new SSEClientTransport(url, options);
