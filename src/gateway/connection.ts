@@ -37,12 +37,27 @@ export class UpstreamConnection {
   lastUsed = Date.now();
   principal: Principal;
   sink: CallerSink | undefined;
-  /** The upstream's tools, as last listed (invalidated by list_changed). */
-  tools: { name: string }[] | undefined;
+  private listed: { name: string }[] | undefined;
+  private names: ReadonlySet<string> | undefined;
   readonly client: Client;
   transport: Transport | undefined;
   readonly progressRelays = new Map<string | number, NonNullable<CallOptions['onprogress']>>();
   private progressSeq = 0;
+
+  /** The upstream's tools, as last listed (invalidated by list_changed). */
+  get tools(): { name: string }[] | undefined {
+    return this.listed;
+  }
+
+  set tools(tools: { name: string }[] | undefined) {
+    this.listed = tools;
+    this.names = undefined;
+  }
+
+  /** The listed tools' names, made into a set once per listing: every tools/call asks it. */
+  toolNames(): ReadonlySet<string> {
+    return (this.names ??= new Set((this.listed ?? []).map((tool) => tool.name)));
+  }
 
   /** Sends a request upstream; progress it reports goes to `onprogress`. */
   async request(method: string, params: Params | undefined, options: { timeout: number; signal?: AbortSignal; onprogress?: CallOptions['onprogress'] }): Promise<Params> {

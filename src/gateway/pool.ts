@@ -47,6 +47,8 @@ interface UpstreamState {
 export class UpstreamPool {
   private readonly states = new Map<string, UpstreamState>();
   private readonly byCaller = new Map<string, Set<string>>();
+  /** What each session's opening came to, once it did (so a call need not await it again). */
+  private readonly opened = new WeakMap<Promise<UpstreamConnection>, UpstreamConnection>();
   /** Told of each call's upstream, outcome and duration (for /metrics). */
   private onDuration: (upstream: string, outcome: string, seconds: number) => void = () => {};
 
@@ -91,9 +93,22 @@ export class UpstreamPool {
     return connections.map((connection) => connection?.pid).filter((pid): pid is number => typeof pid === 'number');
   }
 
+  /** The caller's session with this upstream when it is open already: every call after the first, without waiting on a promise. */
+  private ready(state: UpstreamState, definition: UpstreamDefinition, caller: Caller): UpstreamConnection | undefined {
+    const pending = state.connections.get(caller.key);
+    const existing = pending && this.opened.get(pending);
+    if (!existing || existing.closed || existing.definition !== definition) return undefined;
+    existing.principal = caller.principal;
+    existing.lastUsed = Date.now();
+    if (caller.sink) existing.sink = caller.sink;
+    return existing;
+  }
+
   /** The caller's session with this upstream, opened (and the server started) if it has none. */
   async connectionFor(definition: UpstreamDefinition, caller: Caller): Promise<UpstreamConnection> {
     const state = this.stateOf(definition);
+    const ready = this.ready(state, definition, caller);
+    if (ready) return ready;
     let pending = state.connections.get(caller.key);
     if (pending) {
       const existing = await pending.catch(() => undefined);
@@ -106,8 +121,10 @@ export class UpstreamPool {
       if (state.connections.get(caller.key) === pending) state.connections.delete(caller.key);
       if (existing && !existing.closed) void existing.close();
     }
-    pending = this.open(definition, caller, state);
+    const opening = this.open(definition, caller, state);
+    pending = opening;
     state.connections.set(caller.key, pending);
+    void opening.then((connection) => this.opened.set(opening, connection), () => {});
     let callers = this.byCaller.get(caller.key);
     if (!callers) this.byCaller.set(caller.key, (callers = new Set()));
     callers.add(definition.name);
@@ -126,7 +143,7 @@ export class UpstreamPool {
     try {
       return await state.limiter.run(
         async () => {
-          const connection = await this.connectionFor(definition, caller);
+          const connection = this.ready(state, definition, caller) ?? (await this.connectionFor(definition, caller));
           const forwarded = isStdio(settings) ? await this.withIdentity(definition, caller.principal, params) : params;
           return await connection.request(method, forwarded, {
             timeout: settings.timeoutMs,
@@ -170,9 +187,9 @@ export class UpstreamPool {
   }
 
   /** The names of the tools the upstream offers this caller (listed once per session, again after list_changed). */
-  async toolNames(definition: UpstreamDefinition, caller: Caller): Promise<Set<string>> {
-    const connection = await this.connectionFor(definition, caller).catch(() => undefined);
-    if (connection?.tools) return new Set(connection.tools.map((tool) => tool.name));
+  async toolNames(definition: UpstreamDefinition, caller: Caller): Promise<ReadonlySet<string>> {
+    const connection = this.ready(this.stateOf(definition), definition, caller) ?? (await this.connectionFor(definition, caller).catch(() => undefined));
+    if (connection?.tools) return connection.toolNames();
     const tools: { name: string }[] = [];
     let cursor: unknown;
     for (let page = 0; page < 20; page++) {

@@ -95,7 +95,7 @@ export function createProxyServer(deps: { catalog: UpstreamCatalog; pool: Upstre
   }
 
   /** Sends one request upstream for this caller; progress comes back under the caller's own token. */
-  async function forward(method: string, params: Params | undefined, ctx: ServerContext): Promise<Params> {
+  async function forward(method: string, params: Params | undefined, ctx: ServerContext, caller = callerOf(ctx)): Promise<Params> {
     const upstream = definition();
     const { _meta, ...rest } = params ?? {};
     const { progressToken, ...meta } = (_meta as Params | undefined) ?? {};
@@ -109,7 +109,7 @@ export function createProxyServer(deps: { catalog: UpstreamCatalog; pool: Upstre
             void relayed.push(ctx.mcpReq.notify({ method: 'notifications/progress', params: { ...progress, progressToken } } as never).catch(() => {}));
     inFlight.push(ctx);
     try {
-      const result = await deps.pool.call(upstream, callerOf(ctx), method, forwarded, { signal: ctx.mcpReq.signal, ...(onprogress ? { onprogress } : {}) });
+      const result = await deps.pool.call(upstream, caller, method, forwarded, { signal: ctx.mcpReq.signal, ...(onprogress ? { onprogress } : {}) });
       await Promise.all(relayed);
       return result;
     } finally {
@@ -129,9 +129,10 @@ export function createProxyServer(deps: { catalog: UpstreamCatalog; pool: Upstre
     const upstream = definition();
     const name = request.params.name;
     if (!toolVisible(upstream.settings, name)) throw notFound(name);
-    const known = await deps.pool.toolNames(upstream, callerOf(ctx));
+    const caller = callerOf(ctx);
+    const known = await deps.pool.toolNames(upstream, caller);
     if (!known.has(name)) throw notFound(name);
-    const result = await forward('tools/call', request.params as Params, ctx);
+    const result = await forward('tools/call', request.params as Params, ctx, caller);
     // An upstream task's handle carries no content; the SDK refuses a tools/call answer without it.
     return ('task' in result && !('content' in result) ? { ...result, content: [] } : result) as never;
   });

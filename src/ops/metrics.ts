@@ -93,9 +93,18 @@ export class Metrics {
     this.tokensIssued.inc({ grant_type: grantType });
   }
 
+  private readonly upstreamChildren = new Map<string, { count: ReturnType<Counter['labels']>; time: ReturnType<Histogram['labels']> }>();
+
+  /** Once per proxied call: its children are looked up once per upstream and outcome, as for httpRequest. */
   upstreamCall(upstream: string, outcome: string, seconds: number): void {
-    this.upstreamCalls.inc({ upstream, outcome });
-    this.upstreamDuration.observe({ upstream }, seconds);
+    const key = `${upstream} ${outcome}`;
+    let children = this.upstreamChildren.get(key);
+    if (!children) {
+      children = { count: this.upstreamCalls.labels(upstream, outcome), time: this.upstreamDuration.labels(upstream) };
+      this.upstreamChildren.set(key, children);
+    }
+    children.count.inc();
+    children.time.observe(seconds);
   }
 
   deleteDrained(seconds: number): void {
