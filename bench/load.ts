@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { Agent, request } from 'node:http';
 
 export interface LoadResult {
   requestsPerSecond: number;
@@ -95,4 +96,52 @@ export function refreshLoad(tokenUrl: string, chains: RefreshChain[], seconds: n
       chains.push(chain);
     },
   });
+}
+
+export interface SequentialTarget {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  /** The body; `[<id>]` in it becomes a fresh JSON-RPC id on every request. */
+  body: string;
+}
+
+/**
+ * One client, one request at a time, each timed to the microsecond:
+ * autocannon's latencies are whole milliseconds, too coarse to tell what a
+ * hop adds. The targets take turns in blocks, so a busy moment of a shared
+ * machine falls on all of them alike. Percentiles in microseconds.
+ */
+export async function sequentialLatency(targets: SequentialTarget[], calls: number, block = 250): Promise<Map<string, { p50: number; p90: number; p99: number }>> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  let id = 0;
+  const send = (target: SequentialTarget) =>
+    new Promise<void>((resolve, reject) => {
+      const body = target.body.replace('"[<id>]"', String(++id));
+      const req = request(target.url, { method: 'POST', headers: { ...target.headers, 'content-length': Buffer.byteLength(body) }, agent }, (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${target.name}: HTTP ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const samples = new Map(targets.map((target) => [target.name, [] as number[]]));
+  for (const target of targets) for (let i = 0; i < block; i++) await send(target); // warm-up
+  for (let done = 0; done < calls; done += block) {
+    for (const target of targets) {
+      for (let i = 0; i < block; i++) {
+        const started = performance.now();
+        await send(target);
+        samples.get(target.name)!.push((performance.now() - started) * 1000);
+      }
+    }
+  }
+  agent.destroy();
+  const at = (sorted: number[], p: number) => Math.round(sorted[Math.floor(p * (sorted.length - 1))]!);
+  return new Map(
+    [...samples].map(([name, list]) => {
+      const sorted = list.sort((a, b) => a - b);
+      return [name, { p50: at(sorted, 0.5), p90: at(sorted, 0.9), p99: at(sorted, 0.99) }];
+    }),
+  );
 }

@@ -19,7 +19,7 @@ import { issuePersonalToken } from '../src/domain/personal-tokens.ts';
 import { discover, obtainCode, postForm, register } from '../test/helpers/oauth.ts';
 import { UserAgent } from '../test/helpers/user-agent.ts';
 import { ADMIN, cpuSeconds, freePort, startGatehouse, table, tempDatabase, type Running } from './lib.ts';
-import { load, refreshLoad, type LoadResult, type RefreshChain } from './load.ts';
+import { load, refreshLoad, sequentialLatency, type LoadResult, type RefreshChain } from './load.ts';
 import { sdkDispatch } from './sdk-dispatch.ts';
 import { sessionMemory } from './session-memory.ts';
 
@@ -239,7 +239,19 @@ async function gateway(): Promise<string> {
       }
     }
     const medians = runs.map((perLevel) => perLevel.map(median));
-    return table(
+    const calls = Math.max(1000, SECONDS * 400);
+    const sequential = await sequentialLatency(
+      variants.map((variant) => ({ name: variant.name, url: variant.url, headers: { ...variant.headers, ...variant.headersFor(0) }, body: variant.body })),
+      calls,
+    );
+    const directLatency = sequential.get(variants[0]!.name)!;
+    const precise = table(
+      variants.map((variant, index) => {
+        const result = sequential.get(variant.name)!;
+        return { path: variant.name, calls, 'p50 µs': result.p50, 'p90 µs': result.p90, 'p99 µs': result.p99, 'added p50 µs': index === 0 ? '–' : result.p50 - directLatency.p50 };
+      }),
+    );
+    const throughput = table(
       variants.flatMap((variant, index) =>
         levels.map((connections, level) => {
           const result = medians[index]![level]!;
@@ -257,6 +269,7 @@ async function gateway(): Promise<string> {
         }),
       ),
     );
+    return `${throughput}\n\nOne client, one call at a time, timed to the microsecond (the targets take turns in blocks of 250):\n\n${precise}`;
   } finally {
     await server.stop();
     await earlier?.stop();
