@@ -322,10 +322,10 @@ async function postgresDatabase(): Promise<{ url: string; drop(): Promise<void> 
   };
 }
 
-async function sessionsAndTokens(engine: string, databaseUrl: string): Promise<Record<string, string | number>> {
+async function sessionsAndTokens(engine: string, databaseUrl: string, bundle?: string): Promise<Record<string, string | number>> {
   const env = { DATABASE_URL: databaseUrl, TOOLS_MODULES: 'bench/bench-tools.ts', RATE_LIMIT_MCP_PER_MINUTE: '0', RATE_LIMIT_TOKEN_PER_MINUTE: '0' };
   const port = await freePort();
-  let server = await startGatehouse(env, port);
+  let server = await startGatehouse(env, port, bundle);
   const mcp = `${server.url}/mcp`;
   const pat = await personalToken(databaseUrl);
 
@@ -334,7 +334,7 @@ async function sessionsAndTokens(engine: string, databaseUrl: string): Promise<R
   // Rebuild: sessions opened, the process restarted, then each session's first call.
   const ids = await openSessions(mcp, 300, { authorization: `Bearer ${pat}` });
   await server.stop();
-  server = await startGatehouse(env, port);
+  server = await startGatehouse(env, port, bundle);
   const timeCall = async (id: string) => {
     const started = performance.now();
     await (await post(mcp, CALL.replace('"[<id>]"', '2'), { ...LEGACY, 'mcp-session-id': id })).arrayBuffer();
@@ -352,7 +352,7 @@ async function sessionsAndTokens(engine: string, databaseUrl: string): Promise<R
   const client = await register(as, { redirect_uris: [redirect], token_endpoint_auth_method: 'none', client_name: 'bench-codes' });
   const agent = new UserAgent();
   const codes: { code: string; verifier: string }[] = [];
-  const codeCount = Math.max(200, SECONDS * 150);
+  const codeCount = Math.max(200, SECONDS * 400);
   for (let i = 0; i < codeCount; i++) codes.push(await obtainCode(as, client, agent, { ...ADMIN, remember: true }, redirect));
   let next = 0;
   const codeRun = await load({
@@ -422,12 +422,21 @@ async function main() {
 async function sessionsSection() {
   console.log('## Sessions and the token endpoint\n');
   const rows = [await sessionsAndTokens('SQLite', tempDatabase())];
+  if (COMPARE_BUNDLE) rows.push(await sessionsAndTokens('SQLite, earlier build', tempDatabase(), COMPARE_BUNDLE));
   const postgres = await postgresDatabase();
   if (postgres) {
     try {
       rows.push(await sessionsAndTokens('PostgreSQL', postgres.url));
     } finally {
       await postgres.drop();
+    }
+    const earlier = COMPARE_BUNDLE ? await postgresDatabase() : undefined;
+    if (earlier) {
+      try {
+        rows.push(await sessionsAndTokens('PostgreSQL, earlier build', earlier.url, COMPARE_BUNDLE));
+      } finally {
+        await earlier.drop();
+      }
     }
   } else {
     console.log(`(PostgreSQL at ${PG_ADMIN_URL} did not answer: its row is left out.)\n`);
