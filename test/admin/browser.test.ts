@@ -24,6 +24,23 @@ test.after.always(async () => {
 });
 
 /** Fails the test if any script-driven dialog opens, or the page loads anything from another origin. */
+/**
+ * A full-page screenshot, tried again when Chromium's compositor cannot
+ * capture one at that moment ("Unable to capture screenshot", seen on a
+ * loaded machine): the picture is an artifact for people, not what is tested.
+ */
+async function capture(page: Page, path: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.screenshot({ path, fullPage: true });
+      return;
+    } catch (error) {
+      if (attempt === 3 || !String((error as Error).message).includes('Unable to capture screenshot')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 function watch(page: Page) {
   const seen = { dialogs: [] as string[], foreignRequests: [] as string[] };
   page.on('dialog', (dialog) => {
@@ -59,7 +76,7 @@ test.serial('an administrator signs in, finds a DCR client, opens it, revokes it
   await t.notThrowsAsync(row.waitFor());
   t.is(await row.locator('td[data-label="Kind"]').innerText(), 'DCR');
   t.is(await row.locator('td[data-label="Sessions"]').innerText(), '1');
-  await page.screenshot({ path: `${SCREENSHOTS}/desktop-clients-search.png`, fullPage: true });
+  await capture(page, `${SCREENSHOTS}/desktop-clients-search.png`);
 
   await row.getByRole('link', { name: 'Revocable Test Client' }).click();
   await page.waitForURL(`${gh.url}/admin/clients/${issued.clientId}`);
@@ -93,7 +110,7 @@ test.serial('an administrator creates a personal access token on the page and a 
   await page.waitForURL(`${gh.url}/admin/tokens`);
   const token = await page.getByRole('textbox', { name: 'Token' }).inputValue();
   t.regex(token, /^gatehouse_pat_/);
-  await page.screenshot({ path: `${SCREENSHOTS}/desktop-token-created.png`, fullPage: true });
+  await capture(page, `${SCREENSHOTS}/desktop-token-created.png`);
 
   const { client } = await connectV1(gh, token);
   t.teardown(() => client.close());
@@ -116,7 +133,7 @@ test.serial('a person without the admin role is refused /admin and manages their
   t.is(await page.locator('h1').innerText(), 'Administrators only');
   const refused = await page.goto(`${gh.url}/admin/users`);
   t.is(refused?.status(), 403);
-  await page.screenshot({ path: `${SCREENSHOTS}/desktop-refused.png`, fullPage: true });
+  await capture(page, `${SCREENSHOTS}/desktop-refused.png`);
 
   const account = await page.goto(`${gh.url}/account`);
   t.is(account?.status(), 200);
@@ -193,7 +210,7 @@ test.serial('a client that named itself with HTML and carries a javascript: logo
     const detail = await page.locator('main').innerText();
     t.true(detail.includes('javascript:alert(5)') && detail.includes('javascript:alert(4)'), 'the logo and redirect URIs are shown as text');
     t.is(await page.locator('a[href^="javascript:"]').count(), 0, 'and never linked');
-    await page.screenshot({ path: `${SCREENSHOTS}/${viewport === PHONE ? 'phone' : 'desktop'}-client-hostile.png`, fullPage: true });
+    await capture(page, `${SCREENSHOTS}/${viewport === PHONE ? 'phone' : 'desktop'}-client-hostile.png`);
     t.deepEqual(seen, { dialogs: [], foreignRequests: [] });
     await context.close();
   }
@@ -244,12 +261,12 @@ test.serial('screenshots of the main pages at desktop and phone widths, none wid
     const { context, page } = await newPage(browser, viewport);
     const seen = watch(page);
     await page.goto(`${gh.url}/login`);
-    await page.screenshot({ path: `${SCREENSHOTS}/${label}-login.png`, fullPage: true });
+    await capture(page, `${SCREENSHOTS}/${label}-login.png`);
     await signIn(page, gh.url, ADMIN);
     for (const [name, path] of pages) {
       const response = await page.goto(`${gh.url}${path}`);
       t.is(response?.status(), 200, path);
-      await page.screenshot({ path: `${SCREENSHOTS}/${label}-${name}.png`, fullPage: true });
+      await capture(page, `${SCREENSHOTS}/${label}-${name}.png`);
       const overflow = Number(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'));
       t.true(overflow <= 0, `${label} ${path} scrolls sideways by ${overflow}px`);
     }
