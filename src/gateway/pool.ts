@@ -93,10 +93,8 @@ export class UpstreamPool {
     return connections.map((connection) => connection?.pid).filter((pid): pid is number => typeof pid === 'number');
   }
 
-  /** The caller's session with this upstream when it is open already: every call after the first, without waiting on a promise. */
-  private ready(state: UpstreamState, definition: UpstreamDefinition, caller: Caller): UpstreamConnection | undefined {
-    const pending = state.connections.get(caller.key);
-    const existing = pending && this.opened.get(pending);
+  /** An open session brought up to date with who calls through it now; undefined when it cannot serve this caller. */
+  private reuse(existing: UpstreamConnection | undefined, definition: UpstreamDefinition, caller: Caller): UpstreamConnection | undefined {
     if (!existing || existing.closed || existing.definition !== definition) return undefined;
     existing.principal = caller.principal;
     existing.lastUsed = Date.now();
@@ -107,31 +105,29 @@ export class UpstreamPool {
   /** The caller's session with this upstream, opened (and the server started) if it has none. */
   async connectionFor(definition: UpstreamDefinition, caller: Caller): Promise<UpstreamConnection> {
     const state = this.stateOf(definition);
-    const ready = this.ready(state, definition, caller);
-    if (ready) return ready;
-    let pending = state.connections.get(caller.key);
+    const pending = state.connections.get(caller.key);
+    // Every call after the first finds the opening settled: no promise to wait on.
+    const open = this.reuse(pending && this.opened.get(pending), definition, caller);
+    if (open) return open;
     if (pending) {
       const existing = await pending.catch(() => undefined);
-      if (existing && !existing.closed && existing.definition === definition) {
-        existing.principal = caller.principal;
-        existing.lastUsed = Date.now();
-        if (caller.sink) existing.sink = caller.sink;
-        return existing;
-      }
+      const reused = this.reuse(existing, definition, caller);
+      if (reused) return reused;
       if (state.connections.get(caller.key) === pending) state.connections.delete(caller.key);
       if (existing && !existing.closed) void existing.close();
     }
     const opening = this.open(definition, caller, state);
-    pending = opening;
-    state.connections.set(caller.key, pending);
-    void opening.then((connection) => this.opened.set(opening, connection), () => {});
+    state.connections.set(caller.key, opening);
+    void opening.then(
+      (connection) => this.opened.set(opening, connection),
+      () => {
+        if (state.connections.get(caller.key) === opening) state.connections.delete(caller.key);
+      },
+    );
     let callers = this.byCaller.get(caller.key);
     if (!callers) this.byCaller.set(caller.key, (callers = new Set()));
     callers.add(definition.name);
-    pending.catch(() => {
-      if (state.connections.get(caller.key) === pending) state.connections.delete(caller.key);
-    });
-    return pending;
+    return opening;
   }
 
   /** Sends one request upstream for this caller, within the upstream's concurrency and time limits. */
@@ -143,7 +139,7 @@ export class UpstreamPool {
     try {
       return await state.limiter.run(
         async () => {
-          const connection = this.ready(state, definition, caller) ?? (await this.connectionFor(definition, caller));
+          const connection = await this.connectionFor(definition, caller);
           const forwarded = isStdio(settings) ? await this.withIdentity(definition, caller.principal, params) : params;
           return await connection.request(method, forwarded, {
             timeout: settings.timeoutMs,
@@ -188,7 +184,7 @@ export class UpstreamPool {
 
   /** The names of the tools the upstream offers this caller (listed once per session, again after list_changed). */
   async toolNames(definition: UpstreamDefinition, caller: Caller): Promise<ReadonlySet<string>> {
-    const connection = this.ready(this.stateOf(definition), definition, caller) ?? (await this.connectionFor(definition, caller).catch(() => undefined));
+    const connection = await this.connectionFor(definition, caller).catch(() => undefined);
     if (connection?.tools) return connection.toolNames();
     const tools: { name: string }[] = [];
     let cursor: unknown;
