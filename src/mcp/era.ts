@@ -1,5 +1,5 @@
 import { classifyInboundRequest } from '@modelcontextprotocol/server';
-import { isRequest } from './message-kinds.ts';
+import { isPlainObject, isRequest } from './message-kinds.ts';
 
 /** The `_meta` key by which a 2026-07-28 (or later) message claims its era. */
 const ENVELOPE_CLAIM = 'io.modelcontextprotocol/protocolVersion';
@@ -12,7 +12,6 @@ export interface McpHeaders {
   name?: string | undefined;
 }
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const withoutOws = (value: string) => value.replace(/^[\t ]+|[\t ]+$/g, '');
 
 /**

@@ -21,7 +21,7 @@ const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
 const known = new WeakMap<object, boolean>();
 
 const isRequestId = (id: unknown) => typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id));
-const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+export const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The SDK's `isJSONRPCRequest`, decided without zod for the common shape and asked of zod once per message otherwise. */
 export function isRequest(message: unknown): message is JSONRPCRequest {
