@@ -8,5 +8,7 @@ export interface Answer {
   status: number;
   headers: Record<string, string>;
   json?: unknown;
+  /** A body already serialized, its content type among the headers (a web Response's JSON, read whole). */
+  text?: string;
   stream?: ReadableStream<Uint8Array>;
 }

@@ -5,19 +5,19 @@ import type { Answer } from '../mcp/answer.ts';
 export type { Answer } from '../mcp/answer.ts';
 
 /**
- * Writes an answer to the Node response, bypassing Koa's body handling: JSON
- * in one write; event streams with their headers flushed at once and every
- * chunk written as it comes, with backpressure, stopping cleanly when the
- * client goes away.
+ * Writes an answer to the Node response, bypassing Koa's body handling: a
+ * JSON body in one write with its headers; event streams with their headers
+ * flushed at once and every chunk written as it comes, with backpressure,
+ * stopping cleanly when the client goes away.
  */
 export async function writeAnswer(ctx: Context, answer: Answer): Promise<void> {
   ctx.respond = false;
   const res = ctx.res;
   res.statusCode = answer.status;
   for (const name in answer.headers) res.setHeader(name, answer.headers[name]!);
-  if (answer.json !== undefined) {
-    const body = JSON.stringify(answer.json);
-    res.setHeader('content-type', 'application/json');
+  if (answer.json !== undefined) res.setHeader('content-type', 'application/json');
+  const body = answer.json !== undefined ? JSON.stringify(answer.json) : answer.text;
+  if (body !== undefined) {
     res.setHeader('content-length', Buffer.byteLength(body));
     res.end(body);
     return;
@@ -56,13 +56,7 @@ export async function writeWebResponse(ctx: Context, response: Response): Promis
   response.headers.forEach((value, name) => (headers[name] = value));
   if (!response.body) return writeAnswer(ctx, { status: response.status, headers });
   if (!headers['content-type']?.startsWith('application/json')) return writeAnswer(ctx, { status: response.status, headers, stream: response.body });
-  const body = await response.text();
-  ctx.respond = false;
-  const res = ctx.res;
-  res.statusCode = response.status;
-  for (const name in headers) res.setHeader(name, headers[name]!);
-  res.setHeader('content-length', Buffer.byteLength(body));
-  res.end(body);
+  return writeAnswer(ctx, { status: response.status, headers, text: await response.text() });
 }
 
 /** Calls `abandon` if the client goes away before its answer is complete. */
