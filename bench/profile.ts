@@ -14,6 +14,7 @@ import { discover, obtainCode, postForm, register } from '../test/helpers/oauth.
 import { UserAgent } from '../test/helpers/user-agent.ts';
 import { ADMIN, freePort, tempDatabase } from './lib.ts';
 import { load, refreshLoad, type RefreshChain } from './load.ts';
+import { CALL, initialize, JSON_HEADERS, MODERN, MODERN_CALL } from './requests.ts';
 
 const mode = process.argv[2] ?? 'jwt';
 execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
@@ -46,16 +47,14 @@ const store = openStore(databaseUrl);
 const pat = (await issuePersonalToken(store, { ownerId: (await findUserByEmail(store, ADMIN.email))!.id, name: 'p', scopes: ['mcp:tools'], expiresAt: null }, { actor: 'test' })).token;
 await store.close();
 const token = mode === 'pat' ? pat : jwt;
-const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-let body = JSON.stringify({ jsonrpc: '2.0', id: '[<id>]', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' } } });
-let sessionId: string | undefined;
+const headers: Record<string, string> = { ...JSON_HEADERS };
+let body = CALL;
 if (mode === 'modern') {
-  Object.assign(headers, { authorization: `Bearer ${jwt}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' });
-  body = JSON.stringify({ jsonrpc: '2.0', id: '[<id>]', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hi' }, _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'p', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} } } });
+  Object.assign(headers, MODERN, { authorization: `Bearer ${jwt}` });
+  body = MODERN_CALL;
 } else {
-  const init = await fetch(mcp, { method: 'POST', headers: { ...headers, authorization: `Bearer ${token}` }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'p', version: '1' } } }) });
-  sessionId = init.headers.get('mcp-session-id')!;
-  headers['mcp-session-id'] = sessionId;
+  const init = await fetch(mcp, { method: 'POST', headers: { ...headers, authorization: `Bearer ${token}` }, body: initialize('profile') });
+  headers['mcp-session-id'] = init.headers.get('mcp-session-id')!;
   if (mode !== 'session') headers.authorization = `Bearer ${token}`;
 }
 if (mode === 'refresh') {
@@ -80,11 +79,11 @@ const latest = readdirSync('profiles')
   .sort((a, b) => statSync(`profiles/${b}`).size - statSync(`profiles/${a}`).size)[0]!;
 const profile = JSON.parse(readFileSync(`profiles/${latest}`, 'utf8')) as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number; children?: number[] }[] };
 const total = profile.nodes.reduce((sum, node) => sum + node.hitCount, 0);
+/** A frame as people read it: function, then the package or our own file, then the line. */
+const nameOf = (node: (typeof profile.nodes)[number]) =>
+  `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(dist|src)\//, '$1/')}:${node.callFrame.lineNumber}`;
 const byFunction = new Map<string, number>();
-for (const node of profile.nodes) {
-  const where = `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(dist|src)\//, '$1/')}:${node.callFrame.lineNumber}`;
-  byFunction.set(where, (byFunction.get(where) ?? 0) + node.hitCount);
-}
+for (const node of profile.nodes) byFunction.set(nameOf(node), (byFunction.get(nameOf(node)) ?? 0) + node.hitCount);
 console.log(`profiles/${latest}: self time, top 30`);
 for (const [where, hits] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${((hits / total) * 100).toFixed(1).padStart(5)}%  ${where}`);
 
@@ -92,8 +91,6 @@ for (const [where, hits] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0,
 const parent = new Map<number, number>();
 for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
 const nodeById = new Map(profile.nodes.map((node) => [node.id, node]));
-const nameOf = (node: (typeof profile.nodes)[number]) =>
-  `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/(dist|src)\//, '$1/')}:${node.callFrame.lineNumber}`;
 const inclusive = new Map<string, number>();
 for (const node of profile.nodes) {
   if (!node.hitCount) continue;

@@ -7,8 +7,8 @@
  * PostgreSQL server to create a scratch database on (default
  * postgres://postgres@127.0.0.1:5432/postgres; skipped when unreachable).
  * BENCH_COMPARE_BUNDLE: the dist/gatehouse.js of an earlier build (its own
- * checkout, built there), measured in the same interleaved run as "earlier build" rows
- * (tools/call throughput and the gateway).
+ * checkout, built there), measured in the same run as "earlier build" rows
+ * (tools/call throughput, the gateway, sessions and the token endpoint).
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -20,6 +20,7 @@ import { discover, obtainCode, postForm, register } from '../test/helpers/oauth.
 import { UserAgent } from '../test/helpers/user-agent.ts';
 import { ADMIN, cpuSeconds, freePort, startGatehouse, table, tempDatabase, type Running } from './lib.ts';
 import { load, refreshLoad, sequentialLatency, type LoadResult, type RefreshChain } from './load.ts';
+import { CALL, initialize, LEGACY, MODERN, MODERN_CALL } from './requests.ts';
 import { sdkDispatch } from './sdk-dispatch.ts';
 import { sessionMemory } from './session-memory.ts';
 
@@ -31,18 +32,6 @@ const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:
 /** BENCH_ONLY=throughput,dispatch,gateway,sessions,memory runs a subset while working on one part. */
 const COMPARE_BUNDLE = process.env.BENCH_COMPARE_BUNDLE;
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'throughput,dispatch,gateway,sessions,memory').split(','));
-
-const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-const LEGACY = { ...JSON_HEADERS, 'mcp-protocol-version': '2025-11-25' };
-const CALL = JSON.stringify({ jsonrpc: '2.0', id: '[<id>]', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello' } } });
-const MODERN_META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
-  'io.modelcontextprotocol/clientCapabilities': {},
-};
-const MODERN_CALL = JSON.stringify({ jsonrpc: '2.0', id: '[<id>]', method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello' }, _meta: MODERN_META } });
-const initialize = (name: string) =>
-  JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name, version: '1' } } });
 
 async function post(url: string, body: string, headers: Record<string, string>): Promise<Response> {
   const response = await fetch(url, { method: 'POST', headers, body });
@@ -155,7 +144,7 @@ async function throughput(): Promise<string> {
           name: 'earlier build, 2026-07-28 stateless, JWT',
           server: earlier,
           url: `${earlier.url}/mcp`,
-          headers: { ...JSON_HEADERS, authorization: `Bearer ${earlierJwt}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
+          headers: { ...MODERN, authorization: `Bearer ${earlierJwt}` },
           body: MODERN_CALL,
           headersFor: () => ({}),
         },
@@ -171,7 +160,7 @@ async function throughput(): Promise<string> {
         name: 'MCP SDK server, no auth, 2026-07-28 stateless',
         server: baselineServer,
         url: `${baselineServer.url}/mcp`,
-        headers: { ...JSON_HEADERS, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
+        headers: MODERN,
         body: MODERN_CALL,
         headersFor: () => ({}),
       },
@@ -179,7 +168,7 @@ async function throughput(): Promise<string> {
         name: 'Gatehouse, 2026-07-28 stateless, JWT',
         server,
         url: mcp,
-        headers: { ...JSON_HEADERS, authorization: `Bearer ${jwt}`, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' },
+        headers: { ...MODERN, authorization: `Bearer ${jwt}` },
         body: MODERN_CALL,
         headersFor: () => ({}),
       },

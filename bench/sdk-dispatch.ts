@@ -9,13 +9,9 @@
  */
 import { createMcpHandler, McpServer, type JSONRPCMessage, type Transport } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import { CALL, MODERN, MODERN_CALL, parsedWithId } from './requests.ts';
 
 const CALLS = Number(process.env.BENCH_DISPATCH_CALLS ?? 20_000);
-const META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
-  'io.modelcontextprotocol/clientCapabilities': {},
-};
 
 /** The tool's schema is built once, as a real server's (and Gatehouse's) are. */
 const echoInput = z.object({ text: z.string() });
@@ -60,12 +56,9 @@ async function perCall(run: (i: number) => Promise<unknown> | unknown): Promise<
 }
 
 export async function sdkDispatch(): Promise<Record<string, string | number>[]> {
-  const legacyCall = (id: number) => ({ jsonrpc: '2.0' as const, id, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello' } } });
-  const modernBody = (id: number) => JSON.stringify({ ...legacyCall(id), params: { ...legacyCall(id).params, _meta: META } });
-
   // What the ceiling server does per request besides HTTP: parse the body, build and serialise the answer.
   const parseAndAnswer = await perCall((i) => {
-    const message = JSON.parse(JSON.stringify(legacyCall(i)));
+    const message = parsedWithId(CALL, i);
     return JSON.stringify({ result: { content: [{ type: 'text', text: message.params.arguments.text }] }, jsonrpc: '2.0', id: message.id });
   });
 
@@ -74,13 +67,11 @@ export async function sdkDispatch(): Promise<Record<string, string | number>[]> 
   await server.connect(transport);
   await transport.call({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
   await transport.onmessage?.({ jsonrpc: '2.0', method: 'notifications/initialized' });
-  const session = await perCall((i) => transport.call(legacyCall(i + 1)));
+  const session = await perCall((i) => transport.call(parsedWithId(CALL, i + 1)));
 
   const handler = createMcpHandler(buildServer, { legacy: 'reject' });
-  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' };
   const stateless = await perCall(async (i) => {
-    const body = modernBody(i);
-    const response = await handler.fetch(new Request('http://127.0.0.1/mcp', { method: 'POST', headers }), { parsedBody: JSON.parse(body) });
+    const response = await handler.fetch(new Request('http://127.0.0.1/mcp', { method: 'POST', headers: MODERN }), { parsedBody: parsedWithId(MODERN_CALL, i) });
     return response.text();
   });
   await handler.close();
