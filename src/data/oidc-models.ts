@@ -142,9 +142,15 @@ export async function grantBelongsTo(db: Queryable, grantId: string, accountId: 
   return (await db.get("SELECT 1 AS ok FROM oidc_models WHERE model = 'Grant' AND grant_id = ? AND account_id = ?", [grantId, accountId])) !== undefined;
 }
 
-/** Everything issued to a client (grants, codes, tokens, interactions), keeping its registration. */
+/**
+ * Everything issued to a client, keeping its registration: its grants with
+ * every code and token under them, then what it holds outside any grant
+ * (interactions, its registration access token). Codes and tokens are reached
+ * through their grant because only grants are indexed by client (migration 010).
+ */
 export async function deleteIssuedToClient(db: Queryable, clientId: string): Promise<void> {
-  await db.run("DELETE FROM oidc_models WHERE client_id = ? AND model <> 'Client'", [clientId]);
+  await db.run("DELETE FROM oidc_models WHERE grant_id IN (SELECT grant_id FROM oidc_models WHERE model = 'Grant' AND client_id = ?)", [clientId]);
+  await db.run("DELETE FROM oidc_models WHERE client_id = ? AND grant_id IS NULL AND model <> 'Client'", [clientId]);
 }
 
 /** A grant and everything issued under it. */
