@@ -1,10 +1,19 @@
 import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
 
-/** Makes `body` what the next reader of the request (oidc-provider's own parser) reads. */
+/** Bodies already read from their request, so a second reader before oidc-provider does not read them again. */
+const peeked = new WeakMap<IncomingMessage, Buffer>();
+
+/**
+ * Makes `body` what the next reader of the request (oidc-provider's own
+ * parser, which iterates the request) reads: one chunk from a generator, not
+ * a stream built for it.
+ */
 function replay(req: IncomingMessage, body: Buffer): void {
+  peeked.set(req, body);
   Object.defineProperty(req, 'readable', { value: true, configurable: true });
-  req.iterator = ((options?: { destroyOnReturn?: boolean }) => Readable.from([body]).iterator(options)) as IncomingMessage['iterator'];
+  req.iterator = (async function* () {
+    yield body;
+  }) as IncomingMessage['iterator'];
 }
 
 /**
@@ -12,9 +21,12 @@ function replay(req: IncomingMessage, body: Buffer): void {
  * oidc-provider parses /token bodies itself straight from the request stream;
  * this lets the rate limiter learn the client_id first without taking the body
  * away from it. Bodies over `limit` are not read (undefined), and the request
- * is left as it was for oidc-provider to refuse.
+ * is left as it was for oidc-provider to refuse. A body peeked at before is
+ * handed out again as it stands.
  */
 export async function peekBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const earlier = peeked.get(req);
+  if (earlier) return earlier;
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (!(declared <= limit)) return undefined;
   const chunks: Buffer[] = [];
