@@ -344,6 +344,8 @@ async function sessionsAndTokens(engine: string, databaseUrl: string, bundle?: s
   const codeCount = Math.max(200, SECONDS * 400);
   for (let i = 0; i < codeCount; i++) codes.push(await obtainCode(as, client, agent, { ...ADMIN, remember: true }, redirect));
   let next = 0;
+  const pid = server.child.pid!;
+  const codeCpu = cpuSeconds(pid);
   const codeRun = await load({
     url: `${server.url}/token`,
     connections: 16,
@@ -354,11 +356,14 @@ async function sessionsAndTokens(engine: string, databaseUrl: string, bundle?: s
       return new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirect, client_id: client.client_id }).toString();
     },
   });
+  const codeCpuUs = ((cpuSeconds(pid) - codeCpu) * 1e6) / Math.max(1, codeRun.total);
 
   // Refresh: 16 chains of rotating refresh tokens (see refreshLoad).
   const chains: RefreshChain[] = [];
   for (let i = 0; i < 16; i++) chains.push(await accessToken(server.url));
+  const refreshCpu = cpuSeconds(pid);
   const refreshRun = await refreshLoad(`${server.url}/token`, chains, SECONDS);
+  const refreshCpuUs = ((cpuSeconds(pid) - refreshCpu) * 1e6) / Math.max(1, refreshRun.total);
   await server.stop();
   return {
     engine,
@@ -367,7 +372,9 @@ async function sessionsAndTokens(engine: string, databaseUrl: string, bundle?: s
     'warm call p50 ms': Math.round(median(warm) * 100) / 100,
     'rebuild ≈ ms': Math.round((median(first) - median(warm)) * 100) / 100,
     'authorization_code/s': `${codeRun.requestsPerSecond} (${codeRun.non2xx} non-2xx)`,
+    'server CPU per code µs': Math.round(codeCpuUs),
     'refresh_token/s': `${refreshRun.requestsPerSecond} (${refreshRun.non2xx} non-2xx)`,
+    'server CPU per refresh µs': Math.round(refreshCpuUs),
   };
 }
 
