@@ -6,9 +6,7 @@
  * query spelled differently from its partial index would quietly break.
  */
 import test from 'ava';
-import { openStore } from '../../src/data/engines/open.ts';
 import type { Queryable, Row, Store } from '../../src/data/engines/store.ts';
-import { migrate } from '../../src/data/migrate.ts';
 import {
   consumeModel,
   deleteGrant,
@@ -28,20 +26,12 @@ import {
   sweepExpiredModels,
   upsertModel,
 } from '../../src/data/oidc-models.ts';
-import { createTestDatabase } from '../helpers/database.ts';
+import { openTestStore } from '../helpers/database.ts';
 
 let store: Store;
-let drop: () => Promise<void>;
-test.before(async () => {
-  const database = await createTestDatabase();
-  drop = () => database.drop();
-  store = openStore(database.url);
-  await migrate(store);
-});
-test.after.always(async () => {
-  await store?.close();
-  await drop?.();
-});
+let closeStore: (() => Promise<void>) | undefined;
+test.before(async () => void ({ store, close: closeStore } = await openTestStore()));
+test.after.always(() => closeStore?.());
 
 interface Saved {
   model: string;

@@ -5,29 +5,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import test from 'ava';
-import { openStore } from '../../src/data/engines/open.ts';
 import { StoreRefused, type Store } from '../../src/data/engines/store.ts';
 import { deleteSessionsWhere, existingSessions, insertSession } from '../../src/data/mcp-sessions.ts';
-import { migrate } from '../../src/data/migrate.ts';
 import { consumeModel, grantIsLive, hashId, insertOnce, upsertModel } from '../../src/data/oidc-models.ts';
 import { findUsablePat, hashPat, insertPersonalAccessToken, patIsUsable } from '../../src/data/personal-tokens.ts';
 import { accessTokenRevoked, recordRevokedAccessToken, sweepRevokedAccessTokens } from '../../src/data/revoked-access-tokens.ts';
 import { readSetting, writeSetting } from '../../src/data/settings.ts';
 import { insertUser, setDisabled } from '../../src/data/users.ts';
-import { createTestDatabase } from '../helpers/database.ts';
+import { openTestStore } from '../helpers/database.ts';
 
 let store: Store;
-let drop: () => Promise<void>;
-test.before(async () => {
-  const database = await createTestDatabase();
-  drop = () => database.drop();
-  store = openStore(database.url);
-  await migrate(store);
-});
-test.after.always(async () => {
-  await store?.close();
-  await drop?.();
-});
+let closeStore: (() => Promise<void>) | undefined;
+test.before(async () => void ({ store, close: closeStore } = await openTestStore()));
+test.after.always(() => closeStore?.());
 
 async function person(): Promise<string> {
   const id = randomUUID();

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { MIGRATIONS_DIR } from '../../src/paths.ts';
 import { migrate } from '../../src/data/migrate.ts';
 import { openStore } from '../../src/data/engines/open.ts';
+import type { Store } from '../../src/data/engines/store.ts';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -66,6 +67,21 @@ export async function createTestDatabase(engine: Engine = testEngine(), options:
   url.pathname = `/${name}`;
   let dropped: Promise<void> | undefined;
   return { engine, url: url.toString(), drop: () => (dropped ??= onServer(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)) };
+}
+
+/** A migrated Store on a fresh database of the engine under test, for a test file's tests to share; `close` also drops the database. */
+export async function openTestStore(): Promise<{ store: Store; close(): Promise<void> }> {
+  const database = await createTestDatabase();
+  const store = openStore(database.url);
+  const close = async () => {
+    await store.close();
+    await database.drop();
+  };
+  await migrate(store).catch(async (error: unknown) => {
+    await close();
+    throw error;
+  });
+  return { store, close };
 }
 
 /** The template's name changes with the migrations, so a server shared by checkouts of different versions keeps one per version. */

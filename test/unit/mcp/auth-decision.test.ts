@@ -7,9 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import test from 'ava';
 import { importJWK, SignJWT } from 'jose';
-import { openStore } from '../../../src/data/engines/open.ts';
 import type { Store } from '../../../src/data/engines/store.ts';
-import { migrate } from '../../../src/data/migrate.ts';
 import { openNotifications } from '../../../src/data/notifications.ts';
 import { hashId, upsertModel } from '../../../src/data/oidc-models.ts';
 import { createUser } from '../../../src/domain/accounts.ts';
@@ -17,7 +15,7 @@ import type { Principal } from '../../../src/domain/principal.ts';
 import { loadSigningKeys, loadVerificationKeys } from '../../../src/domain/signing-keys.ts';
 import { TokenVerifier } from '../../../src/domain/token-verifier.ts';
 import { McpAuth, type BoundSession } from '../../../src/mcp/auth.ts';
-import { createTestDatabase } from '../../helpers/database.ts';
+import { openTestStore } from '../../helpers/database.ts';
 
 const ISSUER = 'https://gatehouse.test';
 const RESOURCE = `${ISSUER}/mcp`;
@@ -25,13 +23,10 @@ const RESOURCE = `${ISSUER}/mcp`;
 let store: Store;
 let verifier: TokenVerifier;
 let userId: string;
-let drop: () => Promise<void>;
+let closeStore: (() => Promise<void>) | undefined;
 
 test.before(async () => {
-  const database = await createTestDatabase();
-  drop = () => database.drop();
-  store = openStore(database.url);
-  await migrate(store);
+  ({ store, close: closeStore } = await openTestStore());
   userId = (await createUser(store, { email: 'decision@example.test', password: 'decision-password-1' })).id;
   verifier = new TokenVerifier({
     store,
@@ -43,8 +38,7 @@ test.before(async () => {
   });
 });
 test.after.always(async () => {
-  await store?.close();
-  await drop?.();
+  await closeStore?.();
 });
 
 /** A live grant, and an access token for it signed with the server's own key. */
