@@ -23,7 +23,9 @@ export function gatehouseCli(databaseUrl: string, args: string[], options: { env
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
     child.once('error', reject);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': a process can exit before its output has been read, and on a loaded
+    // machine the credentials a command printed were sometimes missing from `stdout`.
+    child.once('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
