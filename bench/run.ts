@@ -99,14 +99,14 @@ function row(name: string, results: LoadResult[], ceiling: LoadResult[], sdk: Lo
 type Variant = { name: string; server: Running; url: string; headers: Record<string, string>; body: string; headersFor: (connection: number) => Record<string, string> };
 
 /**
- * One load run, with the CPU time the server process spent per answered
+ * A load run, with the CPU time the server process spent per answered
  * request: what a path costs, whatever else the machine is doing (req/s on a
  * shared 2-core machine also depends on how much CPU the load generator got).
  */
-async function measured(variant: Variant, connections: number, seconds: number): Promise<LoadResult> {
-  const pid = variant.server.child.pid!;
+async function withServerCpu(server: Running, run: () => Promise<LoadResult>): Promise<LoadResult> {
+  const pid = server.child.pid!;
   const before = cpuSeconds(pid);
-  const result = await load({ ...variant, connections, seconds });
+  const result = await run();
   return { ...result, serverCpuUs: Math.round(((cpuSeconds(pid) - before) * 1e6) / Math.max(1, result.total)) };
 }
 
@@ -178,7 +178,7 @@ async function throughput(): Promise<string> {
     const runs = new Map<string, LoadResult[][]>(variants.map((variant) => [variant.name, CONCURRENCY.map(() => [])]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const [level, connections] of CONCURRENCY.entries()) {
-        for (const variant of variants) runs.get(variant.name)![level]!.push(await measured(variant, connections, SECONDS));
+        for (const variant of variants) runs.get(variant.name)![level]!.push(await withServerCpu(variant.server, () => load({ ...variant, connections, seconds: SECONDS })));
       }
     }
     const medians = new Map([...runs].map(([name, levels]) => [name, levels.map(median)]));
@@ -344,9 +344,7 @@ async function sessionsAndTokens(engine: string, databaseUrl: string, bundle?: s
   const codeCount = Math.max(200, SECONDS * 400);
   for (let i = 0; i < codeCount; i++) codes.push(await obtainCode(as, client, agent, { ...ADMIN, remember: true }, redirect));
   let next = 0;
-  const pid = server.child.pid!;
-  const codeCpu = cpuSeconds(pid);
-  const codeRun = await load({
+  const codeRun = await withServerCpu(server, () => load({
     url: `${server.url}/token`,
     connections: 16,
     amount: codes.length,
@@ -355,15 +353,12 @@ async function sessionsAndTokens(engine: string, databaseUrl: string, bundle?: s
       const { code, verifier } = codes[next++]!;
       return new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirect, client_id: client.client_id }).toString();
     },
-  });
-  const codeCpuUs = ((cpuSeconds(pid) - codeCpu) * 1e6) / Math.max(1, codeRun.total);
+  }));
 
   // Refresh: 16 chains of rotating refresh tokens (see refreshLoad).
   const chains: RefreshChain[] = [];
   for (let i = 0; i < 16; i++) chains.push(await accessToken(server.url));
-  const refreshCpu = cpuSeconds(pid);
-  const refreshRun = await refreshLoad(`${server.url}/token`, chains, SECONDS);
-  const refreshCpuUs = ((cpuSeconds(pid) - refreshCpu) * 1e6) / Math.max(1, refreshRun.total);
+  const refreshRun = await withServerCpu(server, () => refreshLoad(`${server.url}/token`, chains, SECONDS));
   await server.stop();
   return {
     engine,
@@ -372,9 +367,9 @@ async function sessionsAndTokens(engine: string, databaseUrl: string, bundle?: s
     'warm call p50 ms': Math.round(median(warm) * 100) / 100,
     'rebuild ≈ ms': Math.round((median(first) - median(warm)) * 100) / 100,
     'authorization_code/s': `${codeRun.requestsPerSecond} (${codeRun.non2xx} non-2xx)`,
-    'server CPU per code µs': Math.round(codeCpuUs),
+    'server CPU per code µs': codeRun.serverCpuUs!,
     'refresh_token/s': `${refreshRun.requestsPerSecond} (${refreshRun.non2xx} non-2xx)`,
-    'server CPU per refresh µs': Math.round(refreshCpuUs),
+    'server CPU per refresh µs': refreshRun.serverCpuUs!,
   };
 }
 
@@ -417,25 +412,21 @@ async function main() {
 
 async function sessionsSection() {
   console.log('## Sessions and the token endpoint\n');
-  const rows = [await sessionsAndTokens('SQLite', tempDatabase())];
-  if (COMPARE_BUNDLE) rows.push(await sessionsAndTokens('SQLite, earlier build', tempDatabase(), COMPARE_BUNDLE));
-  const postgres = await postgresDatabase();
-  if (postgres) {
+  const builds: { label: string; bundle?: string }[] = [{ label: '' }];
+  if (COMPARE_BUNDLE) builds.push({ label: ', earlier build', bundle: COMPARE_BUNDLE });
+  const rows: Record<string, string | number>[] = [];
+  for (const { label, bundle } of builds) rows.push(await sessionsAndTokens(`SQLite${label}`, tempDatabase(), bundle));
+  for (const { label, bundle } of builds) {
+    const postgres = await postgresDatabase();
+    if (!postgres) {
+      console.log(`(PostgreSQL at ${PG_ADMIN_URL} did not answer: its rows are left out.)\n`);
+      break;
+    }
     try {
-      rows.push(await sessionsAndTokens('PostgreSQL', postgres.url));
+      rows.push(await sessionsAndTokens(`PostgreSQL${label}`, postgres.url, bundle));
     } finally {
       await postgres.drop();
     }
-    const earlier = COMPARE_BUNDLE ? await postgresDatabase() : undefined;
-    if (earlier) {
-      try {
-        rows.push(await sessionsAndTokens('PostgreSQL, earlier build', earlier.url, COMPARE_BUNDLE));
-      } finally {
-        await earlier.drop();
-      }
-    }
-  } else {
-    console.log(`(PostgreSQL at ${PG_ADMIN_URL} did not answer: its row is left out.)\n`);
   }
   console.log(`${table(rows)}\n`);
 }
