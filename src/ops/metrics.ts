@@ -66,17 +66,14 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
   }
 
-  // Label sets repeat on every request: their prom-client children are looked up once.
-  private readonly requestChildren = new Map<string, { count: ReturnType<Counter['labels']>; time: ReturnType<Histogram['labels']> }>();
+  private readonly requestChildren = perLabels((route: string, method: string, status: string) => ({
+    count: this.httpRequests.labels(route, method, status),
+    time: this.httpDuration.labels(route, method),
+  }));
 
   /** `route` is a route pattern from the route table (or `unmatched`): a bounded set of values. */
   httpRequest(route: string, method: string, status: number, seconds: number | undefined): void {
-    const key = `${route} ${method} ${status}`;
-    let children = this.requestChildren.get(key);
-    if (!children) {
-      children = { count: this.httpRequests.labels(route, method, String(status)), time: this.httpDuration.labels(route, method) };
-      this.requestChildren.set(key, children);
-    }
+    const children = this.requestChildren(route, method, String(status));
     children.count.inc();
     if (seconds !== undefined) children.time.observe(seconds);
   }
@@ -93,16 +90,14 @@ export class Metrics {
     this.tokensIssued.inc({ grant_type: grantType });
   }
 
-  private readonly upstreamChildren = new Map<string, { count: ReturnType<Counter['labels']>; time: ReturnType<Histogram['labels']> }>();
+  private readonly upstreamChildren = perLabels((upstream: string, outcome: string) => ({
+    count: this.upstreamCalls.labels(upstream, outcome),
+    time: this.upstreamDuration.labels(upstream),
+  }));
 
-  /** Once per proxied call: its children are looked up once per upstream and outcome, as for httpRequest. */
+  /** Once per proxied call. */
   upstreamCall(upstream: string, outcome: string, seconds: number): void {
-    const key = `${upstream} ${outcome}`;
-    let children = this.upstreamChildren.get(key);
-    if (!children) {
-      children = { count: this.upstreamCalls.labels(upstream, outcome), time: this.upstreamDuration.labels(upstream) };
-      this.upstreamChildren.set(key, children);
-    }
+    const children = this.upstreamChildren(upstream, outcome);
     children.count.inc();
     children.time.observe(seconds);
   }
@@ -155,4 +150,18 @@ export class Metrics {
       },
     });
   }
+}
+
+/**
+ * `make`, called once per set of label values: label sets repeat on every
+ * request, and prom-client looks a child up by hashing its labels each time.
+ */
+function perLabels<Labels extends string[], Children>(make: (...labels: Labels) => Children): (...labels: Labels) => Children {
+  const made = new Map<string, Children>();
+  return (...labels) => {
+    const key = labels.join('\0');
+    let children = made.get(key);
+    if (!children) made.set(key, (children = make(...labels)));
+    return children;
+  };
 }
