@@ -198,7 +198,7 @@ export class UpstreamPool {
     held.tools = tools;
     const state = this.states.get(definition.name);
     if (state) state.health.tools = tools.map((tool) => tool.name);
-    return new Set(tools.map((tool) => tool.name));
+    return held.toolNames();
   }
 
   /** A notification from the caller (roots changed) for its session with this upstream, if it has one. */
