@@ -23,7 +23,6 @@ test.after.always(async () => {
   await gh?.close();
 });
 
-/** Fails the test if any script-driven dialog opens, or the page loads anything from another origin. */
 /**
  * A full-page screenshot, tried again when Chromium's compositor cannot
  * capture one at that moment ("Unable to capture screenshot", seen on a
@@ -41,6 +40,7 @@ async function capture(page: Page, path: string): Promise<void> {
   }
 }
 
+/** Fails the test if any script-driven dialog opens, or the page loads anything from another origin. */
 function watch(page: Page) {
   const seen = { dialogs: [] as string[], foreignRequests: [] as string[] };
   page.on('dialog', (dialog) => {
