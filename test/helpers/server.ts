@@ -121,10 +121,14 @@ export interface GatehouseProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Gatehouse as its own process, exactly as `npm start` runs it, on its own database (see `databaseFor`). */
-export async function spawnGatehouse(options: { port: number; env?: Record<string, string>; database?: TestDatabase }): Promise<GatehouseProcess> {
+/**
+ * Gatehouse as its own process, `serve` on its own database (see
+ * `databaseFor`). `node`: what runs before `serve`, the sources by default;
+ * `['dist/gatehouse.js']` is the bundle `npm start` runs (build it first).
+ */
+export async function spawnGatehouse(options: { port: number; env?: Record<string, string>; database?: TestDatabase; node?: string[] }): Promise<GatehouseProcess> {
   const database = await databaseFor(options);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+  const child = spawn(process.execPath, [...(options.node ?? ['--import', 'tsx', 'src/main.ts']), 'serve'], {
     env: {
       ...process.env,
       PORT: String(options.port),
