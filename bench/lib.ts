@@ -6,6 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { openStore } from '../src/data/engines/open.ts';
+import { findUserByEmail } from '../src/domain/accounts.ts';
+import { issuePersonalToken } from '../src/domain/personal-tokens.ts';
+import { discover, obtainCode, postForm, register } from '../test/helpers/oauth.ts';
+import { UserAgent } from '../test/helpers/user-agent.ts';
 
 export const ADMIN = { email: 'bench-admin@example.test', password: 'bench-admin-password' };
 
@@ -82,6 +87,36 @@ export async function startGatehouse(env: Record<string, string>, port?: number,
       await exited;
     },
   };
+}
+
+/** An access token through the real flow: registration, sign-in, consent, code exchange. */
+export async function accessToken(base: string, resource?: string): Promise<{ accessToken: string; refreshToken: string; clientId: string }> {
+  const redirect = 'http://127.0.0.1:49999/callback';
+  const as = await discover(base);
+  const client = await register(as, { redirect_uris: [redirect], token_endpoint_auth_method: 'none', client_name: 'bench' });
+  const { code, verifier } = await obtainCode(as, client, new UserAgent(), { ...ADMIN, remember: true }, redirect, resource ? { resource } : {});
+  const tokens = await postForm(`${base}/token`, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirect, client_id: client.client_id });
+  return { accessToken: String(tokens.json.access_token), refreshToken: String(tokens.json.refresh_token), clientId: client.client_id };
+}
+
+/** A personal access token of the bench administrator, written straight to the database. */
+export async function personalToken(databaseUrl: string): Promise<string> {
+  const store = openStore(databaseUrl);
+  try {
+    const admin = await findUserByEmail(store, ADMIN.email);
+    return (await issuePersonalToken(store, { ownerId: admin!.id, name: 'bench', scopes: ['mcp:tools'], expiresAt: null }, { actor: 'test' })).token;
+  } finally {
+    await store.close();
+  }
+}
+
+/** The MCP SDK's own server (bench/baseline-server.mjs), no auth, on a port of its own. */
+export async function startBaseline(script = 'bench/baseline-server.mjs'): Promise<Running> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [script], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { url: `http://127.0.0.1:${port}`, child, stop: async () => void (child.kill('SIGTERM'), await exited) };
 }
 
 /** Resident memory of a process, from /proc (Linux). */

@@ -5,54 +5,38 @@
  * BENCH_SECONDS (8) and BENCH_CONNECTIONS (16) shape the load.
  * Writes a .cpuprofile under ./profiles (open it in Chrome DevTools) and prints the hottest functions.
  */
-import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { findUserByEmail } from '../src/domain/accounts.ts';
-import { issuePersonalToken } from '../src/domain/personal-tokens.ts';
-import { openStore } from '../src/data/engines/open.ts';
-import { discover, obtainCode, postForm, register } from '../test/helpers/oauth.ts';
-import { UserAgent } from '../test/helpers/user-agent.ts';
-import { ADMIN, freePort, tempDatabase } from './lib.ts';
+import { accessToken, personalToken, startBaseline, startGatehouse, tempDatabase } from './lib.ts';
 import { load, refreshLoad, type RefreshChain } from './load.ts';
 import { CALL, initialize, JSON_HEADERS, MODERN, MODERN_CALL } from './requests.ts';
 
 const mode = process.argv[2] ?? 'jwt';
-execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 mkdirSync('profiles', { recursive: true });
-const port = await freePort();
 const databaseUrl = tempDatabase();
-const url = `http://127.0.0.1:${port}`;
-const gatewayEnv: Record<string, string> = {};
-let upstream: ReturnType<typeof spawn> | undefined;
-if (mode === 'gateway') {
-  const upstreamPort = await freePort();
-  upstream = spawn(process.execPath, ['bench/baseline-server.mjs'], { env: { ...process.env, PORT: String(upstreamPort) }, stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve) => upstream!.stdout!.once('data', () => resolve()));
-  gatewayEnv.UPSTREAMS = `${databaseUrl.replace(/^sqlite:/, '')}.upstreams.json`;
-  writeFileSync(gatewayEnv.UPSTREAMS, JSON.stringify({ baseline: { url: `http://127.0.0.1:${upstreamPort}/mcp` } }));
+const env: Record<string, string> = {
+  DATABASE_URL: databaseUrl,
+  NODE_OPTIONS: '--cpu-prof --cpu-prof-dir=profiles',
+  TOOLS_MODULES: 'bench/bench-tools.ts',
+  RATE_LIMIT_TOKEN_PER_MINUTE: '0',
+  RATE_LIMIT_MCP_PER_MINUTE: process.env.RATE_LIMIT_MCP_PER_MINUTE ?? '0',
+};
+const upstream = mode === 'gateway' ? await startBaseline() : undefined;
+if (upstream) {
+  env.UPSTREAMS = `${databaseUrl.replace(/^sqlite:/, '')}.upstreams.json`;
+  writeFileSync(env.UPSTREAMS, JSON.stringify({ baseline: { url: `${upstream.url}/mcp` } }));
 }
-const mcp = mode === 'gateway' ? `${url}/mcp/baseline` : `${url}/mcp`;
-const child = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir=profiles', 'dist/gatehouse.js', 'serve'], {
-  env: { ...process.env, PORT: String(port), PUBLIC_URL: url, DATABASE_URL: databaseUrl, RATE_LIMIT_TOKEN_PER_MINUTE: '0', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: 'warn', TOOLS_MODULES: 'bench/bench-tools.ts', RATE_LIMIT_MCP_PER_MINUTE: process.env.RATE_LIMIT_MCP_PER_MINUTE ?? '0', ...gatewayEnv },
-  stdio: 'inherit',
-});
-for (let i = 0; i < 200 && !(await fetch(`${url}/readyz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+const server = await startGatehouse(env);
+const mcp = upstream ? `${server.url}/mcp/baseline` : `${server.url}/mcp`;
 
-const redirect = 'http://127.0.0.1:49997/callback';
-const as = await discover(url);
-const client = await register(as, { redirect_uris: [redirect], token_endpoint_auth_method: 'none' });
-const { code, verifier } = await obtainCode(as, client, new UserAgent(), ADMIN, redirect, mode === 'gateway' ? { resource: mcp } : {});
-const jwt = String((await postForm(`${url}/token`, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirect, client_id: client.client_id })).json.access_token);
-const store = openStore(databaseUrl);
-const pat = (await issuePersonalToken(store, { ownerId: (await findUserByEmail(store, ADMIN.email))!.id, name: 'p', scopes: ['mcp:tools'], expiresAt: null }, { actor: 'test' })).token;
-await store.close();
-const token = mode === 'pat' ? pat : jwt;
+const jwt = (await accessToken(server.url, upstream ? mcp : undefined)).accessToken;
+const token = mode === 'pat' ? await personalToken(databaseUrl) : jwt;
 const headers: Record<string, string> = { ...JSON_HEADERS };
 let body = CALL;
 if (mode === 'modern') {
   Object.assign(headers, MODERN, { authorization: `Bearer ${jwt}` });
   body = MODERN_CALL;
-} else {
+} else if (mode !== 'refresh') {
   const init = await fetch(mcp, { method: 'POST', headers: { ...headers, authorization: `Bearer ${token}` }, body: initialize('profile') });
   headers['mcp-session-id'] = init.headers.get('mcp-session-id')!;
   if (mode !== 'session') headers.authorization = `Bearer ${token}`;
@@ -60,22 +44,17 @@ if (mode === 'modern') {
 if (mode === 'refresh') {
   // 16 chains of rotating refresh tokens (see refreshLoad).
   const chains: RefreshChain[] = [];
-  for (let i = 0; i < 16; i++) {
-    const issued = await obtainCode(as, client, new UserAgent(), ADMIN, redirect);
-    const tokens = await postForm(`${url}/token`, { grant_type: 'authorization_code', code: issued.code, code_verifier: issued.verifier, redirect_uri: redirect, client_id: client.client_id });
-    chains.push({ refreshToken: String(tokens.json.refresh_token), clientId: client.client_id });
-  }
-  console.log(await refreshLoad(`${url}/token`, chains, Number(process.env.BENCH_SECONDS ?? 8)));
+  for (let i = 0; i < 16; i++) chains.push(await accessToken(server.url));
+  console.log(await refreshLoad(`${server.url}/token`, chains, seconds));
 } else {
-  console.log(await load({ url: mcp, connections: Number(process.env.BENCH_CONNECTIONS ?? 16), seconds: Number(process.env.BENCH_SECONDS ?? 8), headers, body }));
+  console.log(await load({ url: mcp, connections: Number(process.env.BENCH_CONNECTIONS ?? 16), seconds, headers, body }));
 }
-child.kill('SIGTERM');
-await new Promise((resolve) => child.once('exit', resolve));
-upstream?.kill('SIGTERM');
+await server.stop();
+await upstream?.stop();
 
 // The main thread's profile is the largest (tsx's loader thread writes a small one too).
 const latest = readdirSync('profiles')
-  .filter((f) => f.endsWith('.cpuprofile') && f.includes(`.${child.pid}.`))
+  .filter((f) => f.endsWith('.cpuprofile') && f.includes(`.${server.child.pid}.`))
   .sort((a, b) => statSync(`profiles/${b}`).size - statSync(`profiles/${a}`).size)[0]!;
 const profile = JSON.parse(readFileSync(`profiles/${latest}`, 'utf8')) as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number; children?: number[] }[] };
 const total = profile.nodes.reduce((sum, node) => sum + node.hitCount, 0);

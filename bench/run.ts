@@ -10,15 +10,11 @@
  * checkout, built there), measured in the same run as "earlier build" rows
  * (tools/call throughput, the gateway, sessions and the token endpoint).
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import pg from 'pg';
-import { openStore } from '../src/data/engines/open.ts';
-import { findUserByEmail } from '../src/domain/accounts.ts';
-import { issuePersonalToken } from '../src/domain/personal-tokens.ts';
-import { discover, obtainCode, postForm, register } from '../test/helpers/oauth.ts';
+import { discover, obtainCode, register } from '../test/helpers/oauth.ts';
 import { UserAgent } from '../test/helpers/user-agent.ts';
-import { ADMIN, cpuSeconds, freePort, startGatehouse, table, tempDatabase, type Running } from './lib.ts';
+import { accessToken, ADMIN, cpuSeconds, freePort, personalToken, startBaseline, startGatehouse, table, tempDatabase, type Running } from './lib.ts';
 import { load, refreshLoad, sequentialLatency, type LoadResult, type RefreshChain } from './load.ts';
 import { CALL, initialize, LEGACY, MODERN, MODERN_CALL } from './requests.ts';
 import { sdkDispatch } from './sdk-dispatch.ts';
@@ -49,34 +45,6 @@ async function openSessions(mcp: string, count: number, headers: Record<string, 
     ids.push(id);
   }
   return ids;
-}
-
-/** An access token through the real flow: registration, sign-in, consent, code exchange. */
-async function accessToken(base: string, resource?: string): Promise<{ accessToken: string; refreshToken: string; clientId: string }> {
-  const redirect = 'http://127.0.0.1:49999/callback';
-  const as = await discover(base);
-  const client = await register(as, { redirect_uris: [redirect], token_endpoint_auth_method: 'none', client_name: 'bench' });
-  const { code, verifier } = await obtainCode(as, client, new UserAgent(), { ...ADMIN, remember: true }, redirect, resource ? { resource } : {});
-  const tokens = await postForm(`${base}/token`, { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: redirect, client_id: client.client_id });
-  return { accessToken: String(tokens.json.access_token), refreshToken: String(tokens.json.refresh_token), clientId: client.client_id };
-}
-
-async function personalToken(databaseUrl: string): Promise<string> {
-  const store = openStore(databaseUrl);
-  try {
-    const admin = await findUserByEmail(store, ADMIN.email);
-    return (await issuePersonalToken(store, { ownerId: admin!.id, name: 'bench', scopes: ['mcp:tools'], expiresAt: null }, { actor: 'test' })).token;
-  } finally {
-    await store.close();
-  }
-}
-
-async function startBaseline(script = 'bench/baseline-server.mjs'): Promise<Running> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [script], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { url: `http://127.0.0.1:${port}`, child, stop: async () => void (child.kill('SIGTERM'), await exited) };
 }
 
 const percent = (value: number, of: number) => `${Math.round((value / of) * 1000) / 10}%`;
