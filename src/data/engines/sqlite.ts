@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { KeyedMutex } from './keyed-mutex.ts';
+import { SqliteCheckpointer } from './sqlite-checkpointer.ts';
 import { classifyStoreError, type Queryable, type Row, type RunResult, type Store } from './store.ts';
 
 type Statement = Database.Statement<unknown[], Row>;
@@ -18,6 +19,7 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, Statement>();
   private gate: Promise<void> | undefined;
   private readonly locks = new KeyedMutex();
+  private readonly checkpointer: SqliteCheckpointer | undefined;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -26,6 +28,10 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
+    if (path !== ':memory:') {
+      this.db.pragma(`wal_autocheckpoint = ${SqliteCheckpointer.BACKSTOP_PAGES}`);
+      this.checkpointer = new SqliteCheckpointer(path);
+    }
   }
 
   private direct: Queryable = {
@@ -80,6 +86,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     while (this.gate) await this.gate;
+    await this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
 
