@@ -31,9 +31,13 @@ parentPort.once('message', () => {
  * worker thread. A checkpoint syncs the log and the database file to disk;
  * run by the connection that commits (SQLite's default, every 1000 pages),
  * those syncs stall the event loop and every request in flight with it: on a
- * refresh token grant they were about 40 µs of each grant's share. The main
- * connection keeps an automatic checkpoint as the backstop, set well above
- * what the worker leaves in the log, in case the worker cannot keep up or
+ * refresh token grant they were about 40 µs of each grant's share.
+ *
+ * The main connection keeps an automatic checkpoint as the backstop. SQLite
+ * starts the log over only when everything in it was copied with no commit
+ * in between, which a steady stream of writes never allows; then the log
+ * grows to the backstop, and the main connection's checkpoint (which finds
+ * little left to copy) lets it start over. It also covers a worker that
  * could not open the file.
  */
 export class SqliteCheckpointer {
