@@ -1,5 +1,5 @@
 import { classifyInboundRequest } from '@modelcontextprotocol/server';
-import { isPlainObject, isRequest } from './message-kinds.ts';
+import { hasRequestOutline, isPlainObject, isRequest } from './message-kinds.ts';
 
 /** The `_meta` key by which a 2026-07-28 (or later) message claims its era. */
 const ENVELOPE_CLAIM = 'io.modelcontextprotocol/protocolVersion';
@@ -29,14 +29,30 @@ function plainLegacyRequest(body: unknown, headerVersion: string | undefined): b
 }
 
 /**
+ * A request that is not of the 2025 era beyond doubt: a JSON-RPC request
+ * other than `initialize` that claims the modern era in its `_meta` or comes
+ * under a modern MCP-Protocol-Version header. The SDK classifies such a
+ * request as modern or refuses it, never as legacy; the modern handler
+ * classifies it again itself, so asking here would only do that twice.
+ */
+function plainModernRequest(body: unknown, headerVersion: string | undefined): boolean {
+  if (!isPlainObject(body) || body.method === 'initialize' || !hasRequestOutline(body)) return false;
+  if (headerVersion !== undefined && withoutOws(headerVersion) >= FIRST_MODERN_VERSION) return true;
+  const meta = isPlainObject(body.params) ? body.params._meta : undefined;
+  return isPlainObject(meta) && ENVELOPE_CLAIM in meta;
+}
+
+/**
  * Whether a POSTed body is 2025-era traffic (served by sessions) rather than
  * modern traffic or something the modern handler refuses in its own words.
  * The SDK's `classifyInboundRequest` decides, except for the common legacy
- * request, which is decided without its zod guards: in the profile of a
- * session's tools/call they cost more than Gatehouse's own checks.
+ * and modern requests, which are decided without its zod guards: in the
+ * profile of a session's tools/call they cost more than Gatehouse's own
+ * checks, and in a stateless one the SDK's handler runs them again.
  */
 export function isLegacyPost(body: unknown, headers: McpHeaders): boolean {
   if (plainLegacyRequest(body, headers.protocolVersion)) return true;
+  if (plainModernRequest(body, headers.protocolVersion)) return false;
   const classification = classifyInboundRequest({
     httpMethod: 'POST',
     protocolVersionHeader: headers.protocolVersion,

@@ -23,6 +23,11 @@ const known = new WeakMap<object, boolean>();
 const isRequestId = (id: unknown) => typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id));
 export const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** A JSON-RPC 2.0 request's outline: a method, an id, and no member a request does not have (its params unchecked). */
+export function hasRequestOutline(message: Record<string, unknown>): boolean {
+  return message.jsonrpc === '2.0' && typeof message.method === 'string' && isRequestId(message.id) && Object.keys(message).every((key) => REQUEST_KEYS.has(key));
+}
+
 /** The SDK's `isJSONRPCRequest`, decided without zod for the common shape and asked of zod once per message otherwise. */
 export function isRequest(message: unknown): message is JSONRPCRequest {
   if (!isPlainObject(message)) return false;
@@ -30,8 +35,7 @@ export function isRequest(message: unknown): message is JSONRPCRequest {
   if (cached !== undefined) return cached;
   let request: boolean;
   const { params } = message;
-  if (message.jsonrpc !== '2.0' || typeof message.method !== 'string' || !isRequestId(message.id)) request = false;
-  else if (Object.keys(message).some((key) => !REQUEST_KEYS.has(key))) request = false;
+  if (!hasRequestOutline(message)) request = false;
   else if (params === undefined) request = true;
   else if (!isPlainObject(params)) request = false;
   // `_meta` has a schema of its own (progress tokens, the 2026-07-28 envelope): the SDK decides.

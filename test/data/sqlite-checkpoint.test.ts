@@ -1,6 +1,6 @@
 /**
  * An SQLite file's write-ahead log is copied back into the database by a
- * worker thread, so the connection that serves requests never stops for a
+ * worker thread, so the connection that serves requests seldom stops for a
  * checkpoint's disk syncs (see data/engines/sqlite-checkpointer.ts). SQLite
  * only: it runs in both halves of the suite, on a file of its own.
  */

@@ -8,8 +8,7 @@ const EVERY_MS = 100;
  * The worker's whole program, CommonJS so it runs the same from the sources
  * and from the bundle (a worker file would have a different path in each).
  * PASSIVE never waits for the writer: it copies what is committed and
- * returns; the writer starts the log over once everything in it is copied.
- * A failed checkpoint (the file gone, another checkpoint running) is retried
+ * returns. A failed checkpoint (the file gone, another checkpoint running) is retried
  * at the next tick.
  */
 const PROGRAM = `
