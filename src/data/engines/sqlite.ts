@@ -28,10 +28,7 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
-    if (path !== ':memory:') {
-      this.db.pragma(`wal_autocheckpoint = ${SqliteCheckpointer.BACKSTOP_PAGES}`);
-      this.checkpointer = new SqliteCheckpointer(path);
-    }
+    if (path !== ':memory:') this.checkpointer = new SqliteCheckpointer(this.db, path);
   }
 
   private direct: Queryable = {
