@@ -15,31 +15,21 @@ export interface McpHeaders {
 const withoutOws = (value: string) => value.replace(/^[\t ]+|[\t ]+$/g, '');
 
 /**
- * A request of the 2025 era beyond doubt: a JSON-RPC request whose `_meta`
- * makes no era claim, under no modern MCP-Protocol-Version header. Every
- * session's tools/call has this shape, and the SDK classifies it as legacy.
+ * The era of a request whose era is beyond doubt, or undefined (then the SDK
+ * decides). A JSON-RPC request whose `_meta` makes no era claim, under no
+ * modern MCP-Protocol-Version header, is of the 2025 era: every session's
+ * tools/call has this shape. One other than `initialize` that makes the claim
+ * or comes under such a header is modern, or one the modern handler refuses:
+ * the SDK never classifies it as legacy, and its handler classifies it again
+ * itself, so asking here would only do that twice.
  */
-function plainLegacyRequest(body: unknown, headerVersion: string | undefined): boolean {
-  // The cheap tests first: a modern request (or a refused one) goes to the SDK without being parsed twice.
-  if (headerVersion !== undefined && withoutOws(headerVersion) >= FIRST_MODERN_VERSION) return false;
-  if (!isPlainObject(body)) return false;
+function plainRequestEra(body: unknown, headerVersion: string | undefined): 'legacy' | 'modern' | undefined {
+  if (!isPlainObject(body)) return undefined;
+  const modernHeader = headerVersion !== undefined && withoutOws(headerVersion) >= FIRST_MODERN_VERSION;
   const meta = isPlainObject(body.params) ? body.params._meta : undefined;
-  if (meta !== undefined && (!isPlainObject(meta) || ENVELOPE_CLAIM in meta)) return false;
-  return isRequest(body);
-}
-
-/**
- * A request that is not of the 2025 era beyond doubt: a JSON-RPC request
- * other than `initialize` that claims the modern era in its `_meta` or comes
- * under a modern MCP-Protocol-Version header. The SDK classifies such a
- * request as modern or refuses it, never as legacy; the modern handler
- * classifies it again itself, so asking here would only do that twice.
- */
-function plainModernRequest(body: unknown, headerVersion: string | undefined): boolean {
-  if (!isPlainObject(body) || body.method === 'initialize' || !hasRequestOutline(body)) return false;
-  if (headerVersion !== undefined && withoutOws(headerVersion) >= FIRST_MODERN_VERSION) return true;
-  const meta = isPlainObject(body.params) ? body.params._meta : undefined;
-  return isPlainObject(meta) && ENVELOPE_CLAIM in meta;
+  const claim = isPlainObject(meta) && ENVELOPE_CLAIM in meta;
+  if (modernHeader || claim) return body.method !== 'initialize' && hasRequestOutline(body) ? 'modern' : undefined;
+  return isRequest(body) ? 'legacy' : undefined;
 }
 
 /**
@@ -51,8 +41,8 @@ function plainModernRequest(body: unknown, headerVersion: string | undefined): b
  * checks, and in a stateless one the SDK's handler runs them again.
  */
 export function isLegacyPost(body: unknown, headers: McpHeaders): boolean {
-  if (plainLegacyRequest(body, headers.protocolVersion)) return true;
-  if (plainModernRequest(body, headers.protocolVersion)) return false;
+  const plain = plainRequestEra(body, headers.protocolVersion);
+  if (plain) return plain === 'legacy';
   const classification = classifyInboundRequest({
     httpMethod: 'POST',
     protocolVersionHeader: headers.protocolVersion,
